@@ -1,0 +1,56 @@
+// Package features registers kubenext's own feature gates with the gate
+// registry that every Kubernetes component already parses
+// (--feature-gates, KubeletConfiguration.featureGates, kubeadm extraArgs).
+//
+// Registration happens by import, the way containerd registers plugins:
+// every main under cmd/ imports this package for its side effect, so every
+// binary knows every gate and none of them rejects a cluster-wide gate list.
+//
+// How our gates relate to upstream's is documented in docs/feature-gates.md.
+package features
+
+import (
+	"k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/version"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/component-base/featuregate"
+
+	// Upstream's gates must be registered first: our dependencies name them,
+	// and AddDependencies rejects gates it does not know yet.
+	_ "k8s.io/kubernetes/pkg/features"
+)
+
+const (
+	// KeystoneContainers lets a regular container be marked
+	// lifecycle.type: Keystone. When it exits and the pod's restartPolicy
+	// would not restart it, the kubelet stops every other container and
+	// the pod takes its phase from the keystone's exit code.
+	//
+	// kep: https://kep.k8s.io/2872 (never merged upstream)
+	KeystoneContainers featuregate.Feature = "KeystoneContainers"
+)
+
+// forkBase is the upstream minor release our gates were introduced against.
+// Downstream gates carry the version of the k8s.io modules they ship with,
+// so that --emulated-version treats them like upstream gates of that release.
+var forkBase = version.MustParse("1.37")
+
+var versionedGates = map[featuregate.Feature]featuregate.VersionedSpecs{
+	KeystoneContainers: {
+		{Version: forkBase, Default: false, PreRelease: featuregate.Alpha},
+	},
+}
+
+func init() {
+	runtime.Must(utilfeature.DefaultMutableFeatureGate.AddVersioned(versionedGates))
+}
+
+// Gates lists the gates this package registers, for tooling that must
+// know them without parsing flags (cluster configs, docs, e2e labels).
+func Gates() []featuregate.Feature {
+	gates := make([]featuregate.Feature, 0, len(versionedGates))
+	for name := range versionedGates {
+		gates = append(gates, name)
+	}
+	return gates
+}

@@ -77,8 +77,8 @@ test: unit integration
 unit: patched
 	go test ./pkg/... ./hack/... ./cmd/...
 
-integration: $(BIN)/kube-apiserver $(TOOLS)/etcd
-	KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \
+integration: build $(TOOLS)/etcd
+	KUBENEXT_BIN=$(BIN) KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \
 		go test -count=1 -timeout 10m ./test/integration/...
 
 verify: $(TOOLS)/patchtree

@@ -87,7 +87,7 @@ func apply(root, out string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("patchtree: %s: %d patches, %s (%.1fs)\n", mod, len(s.Patches), st, time.Since(start).Seconds())
+		fmt.Printf("patchtree: %s: %d patch(es), %s (%.1fs)\n", mod, len(s.Patches), st, time.Since(start).Seconds())
 		ws.Replace[mod.Path] = "./" + filepath.ToSlash(dir)
 	}
 	changed, err := patchtree.WriteIfChanged(filepath.Join(absOut, "go.work"), ws.Render())
@@ -117,10 +117,10 @@ func verify(root string) error {
 			failures = append(failures, err.Error())
 			continue
 		}
-		fmt.Printf("patchtree: %s: %d patches apply\n", mod, len(s.Patches))
+		fmt.Printf("patchtree: %s: %d patch(es) apply\n", mod, len(s.Patches))
 	}
 	if len(failures) > 0 {
-		return fmt.Errorf("%d problems:\n  %s", len(failures), strings.Join(failures, "\n  "))
+		return fmt.Errorf("%d problem(s):\n  %s", len(failures), strings.Join(failures, "\n  "))
 	}
 	return nil
 }

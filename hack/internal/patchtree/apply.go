@@ -84,7 +84,7 @@ func describeApplyError(f *gitdiff.File, err error) error {
 	if frag.Comment != "" {
 		hunk += " " + frag.Comment
 	}
-	return fmt.Errorf("%s: hunk #%d (%s) fails at line %d: %w", f.NewName, ae.Fragment, hunk, ae.Line, err)
+	return fmt.Errorf("%s: hunk #%d %q fails at line %d of the pristine file: %w", f.NewName, ae.Fragment, hunk, ae.Line, err)
 }
 
 // read returns the current content of name: patched if an earlier patch

@@ -1,0 +1,53 @@
+package features
+
+import (
+	"strings"
+	"testing"
+
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/component-base/featuregate"
+	kubefeatures "k8s.io/kubernetes/pkg/features"
+)
+
+func TestKeystoneContainersIsAlphaAndOff(t *testing.T) {
+	spec, ok := utilfeature.DefaultMutableFeatureGate.GetAll()[KeystoneContainers]
+	if !ok {
+		t.Fatal("KeystoneContainers is not registered")
+	}
+	if spec.PreRelease != featuregate.Alpha || spec.Default || spec.LockToDefault {
+		t.Errorf("KeystoneContainers = %+v, want alpha, off by default, not locked", spec)
+	}
+	if utilfeature.DefaultFeatureGate.Enabled(KeystoneContainers) {
+		t.Error("KeystoneContainers must be off unless enabled")
+	}
+}
+
+func TestGatesCanBeEnabledByFlag(t *testing.T) {
+	gate := utilfeature.DefaultMutableFeatureGate.DeepCopy()
+	if err := gate.Set("KeystoneContainers=true,EventedPLEG=true"); err != nil {
+		t.Fatal(err)
+	}
+	if !gate.Enabled(KeystoneContainers) || !gate.Enabled(kubefeatures.EventedPLEG) {
+		t.Error("gates set by flag are not enabled")
+	}
+}
+
+func TestUnknownGateIsRejected(t *testing.T) {
+	gate := utilfeature.DefaultMutableFeatureGate.DeepCopy()
+	err := gate.Set("KeystoneContainer=true")
+	if err == nil || !strings.Contains(err.Error(), "unrecognized feature gate: KeystoneContainer") {
+		t.Errorf("got %v, want upstream's unrecognized feature gate error", err)
+	}
+}
+
+func TestGatesListsEveryRegisteredGate(t *testing.T) {
+	all := utilfeature.DefaultMutableFeatureGate.GetAll()
+	for _, g := range Gates() {
+		if _, ok := all[g]; !ok {
+			t.Errorf("Gates() lists %s, which is not registered", g)
+		}
+	}
+	if len(Gates()) != len(versionedGates) {
+		t.Errorf("Gates() = %v, want every gate in versionedGates", Gates())
+	}
+}

@@ -40,7 +40,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
-.PHONY: all build patched test unit integration verify clean version
+.PHONY: all build patched test unit integration verify clean version etcd
 
 all: verify build test
 
@@ -68,14 +68,20 @@ $(BIN)/kube-apiserver: patched
 
 # Tools that are not Kubernetes build from hack/tools/go.mod, so that their
 # dependencies never move Kubernetes' pins.
+etcd: $(TOOLS)/etcd
 $(TOOLS)/etcd: hack/tools/go.mod hack/tools/go.sum
 	@mkdir -p $(TOOLS)
 	cd hack/tools && GOWORK=off CGO_ENABLED=0 go build -trimpath -o $@ go.etcd.io/etcd/server/v3
 
 test: unit integration
 
+# Patches may add tests to upstream packages; they are named TestKubenext*
+# and run here against the patched tree.
+PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet
+
 unit: patched
 	go test ./pkg/... ./hack/... ./cmd/...
+	go test -run '^TestKubenext' $(PATCH_TEST_PKGS)
 
 integration: build $(TOOLS)/etcd
 	KUBENEXT_BIN=$(BIN) KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \

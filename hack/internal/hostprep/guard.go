@@ -1,0 +1,231 @@
+package hostprep
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// The network guard keeps cluster traffic on this machine. Docker routes
+// everything a bridge network sends to other hosts through the FORWARD chain
+// and consults DOCKER-USER first, before its own accept rules and before
+// masquerading. For a network with subnet S we put, at the top of DOCKER-USER:
+//
+//	-s S -d S          -j RETURN   containers on S talk to each other
+//	-s S -d <loopback> -j RETURN   host-local destinations
+//	-s S               -j DROP     nothing else leaves
+//
+// Traffic from S to the host's own addresses is delivered through INPUT, not
+// FORWARD, so the host stays reachable without a rule here. RETURN hands the
+// packet back to Docker's usual processing, which keeps its network
+// isolation between bridges intact.
+
+// GuardChain is the chain Docker reserves for user rules.
+const GuardChain = "DOCKER-USER"
+
+// Rule is an iptables rule specification, without command or chain.
+type Rule []string
+
+// Family is an address family's iptables binary and its host-local range.
+type Family struct {
+	Binary   string
+	Loopback netip.Prefix
+}
+
+var (
+	IPv4 = Family{Binary: "iptables", Loopback: netip.MustParsePrefix("127.0.0.0/8")}
+	IPv6 = Family{Binary: "ip6tables", Loopback: netip.MustParsePrefix("::1/128")}
+)
+
+// FamilyOf returns the Family for a subnet.
+func FamilyOf(p netip.Prefix) Family {
+	if p.Addr().Is4() {
+		return IPv4
+	}
+	return IPv6
+}
+
+var clusterName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$`)
+
+// GuardComment tags our rules. The cluster name is part of it so that removing
+// one cluster leaves the rules of another cluster on the same network alone.
+func GuardComment(cluster string) string { return "kubenext:" + cluster }
+
+// ValidateCluster keeps names to DNS-label-like strings: they end up in an
+// iptables comment, where spaces or quotes would change how -S prints them
+// and break the exact match removal relies on.
+func ValidateCluster(cluster string) error {
+	if !clusterName.MatchString(cluster) {
+		return fmt.Errorf("cluster name %q: want lower-case letters, digits, '-' and '.', at most 63 characters", cluster)
+	}
+	return nil
+}
+
+// ParseSubnet parses and normalises a subnet. Very short prefixes are refused:
+// the first rule returns everything from S to S, so a typo such as 0.0.0.0/0
+// would turn the guard into an allow-all.
+func ParseSubnet(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	p = p.Masked()
+	min := 8
+	if p.Addr().Is6() {
+		min = 16
+	}
+	if p.Bits() < min {
+		return netip.Prefix{}, fmt.Errorf("subnet %s is too broad for a guard (want at least /%d)", p, min)
+	}
+	return p, nil
+}
+
+// GuardRules returns the rules for cluster on subnet, in chain order.
+func GuardRules(cluster string, subnet netip.Prefix) ([]Rule, error) {
+	if err := ValidateCluster(cluster); err != nil {
+		return nil, err
+	}
+	s := subnet.Masked().String()
+	tag := []string{"-m", "comment", "--comment", GuardComment(cluster)}
+	rule := func(parts ...string) Rule {
+		r := append(Rule{}, parts[:len(parts)-2]...)
+		r = append(r, tag...)
+		return append(r, parts[len(parts)-2:]...)
+	}
+	return []Rule{
+		rule("-s", s, "-d", s, "-j", "RETURN"),
+		rule("-s", s, "-d", FamilyOf(subnet).Loopback.String(), "-j", "RETURN"),
+		rule("-s", s, "-j", "DROP"),
+	}, nil
+}
+
+// "-w" waits for the xtables lock instead of failing while Docker (which
+// edits the same tables) holds it.
+
+// CheckArgs is `-C`: does the rule exist?
+func CheckArgs(r Rule) []string { return append([]string{"-w", "-C", GuardChain}, r...) }
+
+// InsertArgs inserts at position 1. Rules are inserted last-first, so the DROP
+// goes in before the RETURNs: a guard that is half-installed blocks too much,
+// never too little.
+func InsertArgs(r Rule) []string { return append([]string{"-w", "-I", GuardChain, "1"}, r...) }
+
+// DeleteArgs is `-D` by specification.
+func DeleteArgs(r Rule) []string { return append([]string{"-w", "-D", GuardChain}, r...) }
+
+// InstallArgs returns, in order, the commands that install the guard on an
+// empty chain (what Guard.Add runs when none of the rules exist yet).
+func InstallArgs(cluster string, subnet netip.Prefix) ([][]string, error) {
+	rules, err := GuardRules(cluster, subnet)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for i := len(rules) - 1; i >= 0; i-- {
+		out = append(out, InsertArgs(rules[i]))
+	}
+	return out, nil
+}
+
+// RemoveArgs returns, in order, the commands that remove the guard of cluster
+// on subnet. The DROP goes last so that removal never passes through a state
+// that lets more out than the full guard.
+func RemoveArgs(cluster string, subnet netip.Prefix) ([][]string, error) {
+	rules, err := GuardRules(cluster, subnet)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for _, r := range rules {
+		out = append(out, DeleteArgs(r))
+	}
+	return out, nil
+}
+
+// OwnedRules picks cluster's rules out of `iptables -S DOCKER-USER` output,
+// RETURNs first and DROPs last (see RemoveArgs). Matching is on the exact
+// comment, so cluster "a" never takes rules of cluster "ab"; this finds our
+// rules even when the subnet is no longer known (network already deleted).
+func OwnedRules(listing, cluster string) []Rule {
+	want := GuardComment(cluster)
+	var returns, drops []Rule
+	for _, line := range strings.Split(listing, "\n") {
+		f := splitRule(line)
+		if len(f) < 3 || f[0] != "-A" || f[1] != GuardChain {
+			continue
+		}
+		r := Rule(f[2:])
+		if !hasComment(r, want) {
+			continue
+		}
+		if target(r) == "DROP" {
+			drops = append(drops, r)
+		} else {
+			returns = append(returns, r)
+		}
+	}
+	return append(returns, drops...)
+}
+
+// HasChain reports whether an `iptables -S` listing declares chain.
+func HasChain(listing, chain string) bool {
+	for _, line := range strings.Split(listing, "\n") {
+		if f := splitRule(line); len(f) == 2 && f[0] == "-N" && f[1] == chain {
+			return true
+		}
+	}
+	return false
+}
+
+func hasComment(r Rule, want string) bool {
+	for i := 0; i+1 < len(r); i++ {
+		if r[i] == "--comment" && r[i+1] == want {
+			return true
+		}
+	}
+	return false
+}
+
+func target(r Rule) string {
+	for i := 0; i+1 < len(r); i++ {
+		if r[i] == "-j" {
+			return r[i+1]
+		}
+	}
+	return ""
+}
+
+// splitRule splits a line of `iptables -S` output into arguments. iptables
+// quotes arguments with spaces ("--comment \"a b\""), with backslash escapes
+// inside; the quotes are not part of the argument and must not be passed
+// back to -D.
+func splitRule(line string) []string {
+	var out []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted && c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		case c == '"':
+			quoted = !quoted
+			inWord = true
+		case !quoted && (c == ' ' || c == '\t' || c == '\r'):
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}

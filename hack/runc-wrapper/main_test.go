@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestParseArgs(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want invocation
+	}{
+		{"containerd create", []string{"--root", "/var/run/docker/runtime-runc/moby", "--log", "/run/x/log.json", "--log-format", "json", "create", "--bundle", "/run/b", "--pid-file", "/run/b/init.pid", "cid"},
+			invocation{Command: "create", Bundle: "/run/b"}},
+		{"global flags with =", []string{"--root=x", "--log=y", "--debug", "--systemd-cgroup", "create", "-b", "B", "id"},
+			invocation{Command: "create", Bundle: "B"}},
+		{"single-dash long flags", []string{"-root", "x", "create", "-bundle", "B", "id"},
+			invocation{Command: "create", Bundle: "B"}},
+		{"bundle=", []string{"create", "--bundle=B", "id"}, invocation{Command: "create", Bundle: "B"}},
+		{"-b=", []string{"run", "-b=B", "id"}, invocation{Command: "run", Bundle: "B"}},
+		{"default bundle", []string{"create", "--pid-file", "p", "id"}, invocation{Command: "create", Bundle: "."}},
+		{"flag after id", []string{"create", "id", "--bundle", "B"}, invocation{Command: "create", Bundle: "B"}},
+		{"value that looks like a flag", []string{"create", "--console-socket", "--bundle", "id"}, invocation{Command: "create", Bundle: "."}},
+		{"restore", []string{"restore", "--image-path", "/i", "-b", "B", "id"}, invocation{Command: "restore", Bundle: "B"}},
+		{"exec", []string{"--root", "x", "--log", "y", "--log-format", "json", "exec", "--process", "/tmp/runc-process1", "--detach", "--pid-file", "p", "cid"},
+			invocation{Command: "exec", Process: "/tmp/runc-process1"}},
+		{"exec -p=", []string{"exec", "-p=P", "cid"}, invocation{Command: "exec", Process: "P"}},
+		{"exec with command", []string{"exec", "--cap", "CAP_KILL", "cid", "sh", "-c", "--process x"}, invocation{Command: "exec"}},
+		{"exec command flags are not ours", []string{"exec", "cid", "ps", "-p", "/etc/passwd"}, invocation{Command: "exec"}},
+		{"exec has no bundle", []string{"exec", "--bundle", "B", "cid"}, invocation{Command: "exec"}},
+		{"state", []string{"--root", "x", "state", "cid"}, invocation{Command: "state"}},
+		{"delete ignores bundle-like flags", []string{"delete", "--force", "-b", "B"}, invocation{Command: "delete"}},
+		{"version", []string{"--version"}, invocation{}},
+		{"empty", nil, invocation{}},
+		{"double dash", []string{"--", "create", "-b", "B"}, invocation{}},
+		{"missing value", []string{"create", "--bundle"}, invocation{Command: "create", Bundle: "."}},
+	}
+	for _, c := range cases {
+		if got := parseArgs(c.args); got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestFindRealRunc(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(rel string) string {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	wrapperAsRunc := mk("wrap/runc")
+	realRunc := mk("sbin/runc")
+	path := filepath.Join(dir, "wrap") + string(os.PathListSeparator) + filepath.Join(dir, "nothing") + string(os.PathListSeparator) + filepath.Join(dir, "sbin")
+
+	if got, err := findRealRunc("", path, wrapperAsRunc); err != nil || got != realRunc {
+		t.Fatalf("PATH search: %q, %v", got, err)
+	}
+	if got, err := findRealRunc(realRunc, "", wrapperAsRunc); err != nil || got != realRunc {
+		t.Fatalf("env: %q, %v", got, err)
+	}
+	if _, err := findRealRunc(wrapperAsRunc, path, wrapperAsRunc); err == nil {
+		t.Fatal("env pointing at the wrapper accepted")
+	}
+	if _, err := findRealRunc(filepath.Join(dir, "nope"), path, wrapperAsRunc); err == nil {
+		t.Fatal("missing env target accepted")
+	}
+	if _, err := findRealRunc("", filepath.Join(dir, "wrap"), wrapperAsRunc); err == nil {
+		t.Fatal("found only itself but did not fail")
+	}
+}

@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kubenext/kubenext/hack/internal/hostprep"
+)
+
+// Cluster is one kubenext kind cluster and the tools that drive it.
+type Cluster struct {
+	Spec
+	Image      string       // node image, e.g. kubenext/node:v1.37.2_kubenext.<commit>
+	Network    string       // docker network the nodes join
+	Subnet     netip.Prefix // its subnet, guarded before any node starts
+	Kind       string       // kind binary
+	Kubectl    string       // kubectl binary
+	Kubeconfig string       // where kind writes the cluster's kubeconfig
+	StateDir   string       // kind config and other files for this cluster
+	Run        hostprep.Runner
+	Steps      *hostprep.Steps
+}
+
+type action struct {
+	title string
+	run   func(ctx context.Context) error
+}
+
+func (c *Cluster) runActions(ctx context.Context, actions []action) error {
+	for _, a := range actions {
+		if err := c.Steps.Run(a.title, func() error { return a.run(ctx) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Create brings the cluster up. The order is the safety argument: the
+// network exists and is guarded before kind starts a node, and the node
+// image blackholes the pod and service ranges before its kubelet starts.
+func (c *Cluster) Create(ctx context.Context) error {
+	config, err := KindConfig(c.Spec)
+	if err != nil {
+		return err
+	}
+	configPath := filepath.Join(c.StateDir, "kind.yaml")
+	return c.runActions(ctx, []action{
+		{fmt.Sprintf("Preparing docker network %s (%s)", c.Network, c.Subnet), func(ctx context.Context) error {
+			return ensureNetwork(ctx, c.Run, c.Network, c.Subnet)
+		}},
+		{"Dropping cluster traffic bound off this machine", func(ctx context.Context) error {
+			if err := (hostprep.Guard{Run: c.Run}).Add(ctx, c.Name, []netip.Prefix{c.Subnet}); err != nil {
+				return err
+			}
+			return checkGuard(ctx, c.Run, c.Name)
+		}},
+		{"Writing kind config " + configPath, func(context.Context) error {
+			if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
+				return err
+			}
+			c.Steps.Note("feature gates: %s", FormatGates(c.Gates))
+			c.Steps.Note("cgroup v1 host: %t; restrict_oom_score_adj: %t", c.Host.CgroupV1, c.Host.CannotLowerOOMScore)
+			return os.WriteFile(configPath, config, 0o644)
+		}},
+		{fmt.Sprintf("Creating cluster %s (1 control-plane, %d workers) with kind", c.Name, c.Workers), func(ctx context.Context) error {
+			return c.kind(ctx, "create", "cluster", "--name", c.Name, "--image", c.Image,
+				"--config", configPath, "--kubeconfig", c.Kubeconfig, "--wait", "0s")
+		}},
+		{"Checking blackhole routes on every node", c.checkBlackholes},
+		{"Keeping cluster DNS inside the cluster", c.confineDNS},
+		{"Waiting for nodes and system pods to be Ready", c.waitReady},
+	})
+}
+
+// Delete removes the cluster, then its guard and network.
+func (c *Cluster) Delete(ctx context.Context) error {
+	return c.runActions(ctx, []action{
+		{"Deleting cluster " + c.Name, func(ctx context.Context) error {
+			return c.kind(ctx, "delete", "cluster", "--name", c.Name, "--kubeconfig", c.Kubeconfig)
+		}},
+		{"Removing docker network " + c.Network, func(ctx context.Context) error {
+			out, err := c.Run.Output(ctx, "docker", "network", "inspect", c.Network, "--format", "{{len .Containers}}")
+			if err != nil {
+				return nil // already gone
+			}
+			if n := strings.TrimSpace(string(out)); n != "0" {
+				c.Steps.Note("kept: %s containers still use it", n)
+				return nil
+			}
+			_, err = c.Run.Output(ctx, "docker", "network", "rm", c.Network)
+			return err
+		}},
+		{"Removing the traffic guard", func(ctx context.Context) error {
+			n, err := (hostprep.Guard{Run: c.Run}).Remove(ctx, c.Name)
+			c.Steps.Note("%d rules removed", n)
+			return err
+		}},
+	})
+}
+
+// kind runs kind with its own progress output on ours, on the guarded network.
+func (c *Cluster) kind(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, c.Kind, args...)
+	cmd.Env = append(os.Environ(), "KIND_EXPERIMENTAL_DOCKER_NETWORK="+c.Network)
+	cmd.Stdout = c.Steps.Out
+	cmd.Stderr = c.Steps.Out
+	return cmd.Run()
+}
+
+func (c *Cluster) kubectl(ctx context.Context, args ...string) ([]byte, error) {
+	return c.Run.Output(ctx, c.Kubectl, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+}
+
+// Nodes lists the cluster's node containers.
+func (c *Cluster) Nodes(ctx context.Context) ([]string, error) {
+	out, err := c.Run.Output(ctx, c.Kind, "get", "nodes", "--name", c.Name)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(out)), nil
+}
+
+func (c *Cluster) checkBlackholes(ctx context.Context) error {
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, node := range nodes {
+		out, err := c.Run.Output(ctx, "docker", "exec", node, "ip", "-4", "route", "show", "type", "blackhole")
+		if err != nil {
+			return err
+		}
+		if missing := MissingBlackholes(string(out)); len(missing) > 0 {
+			return fmt.Errorf("node %s has no blackhole route for %s; its pods' traffic could follow the default route off this machine", node, strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
+
+// MissingBlackholes returns the cluster ranges that `ip route show type
+// blackhole` output does not cover.
+func MissingBlackholes(routes string) []string {
+	var missing []string
+	for _, want := range []string{PodSubnet, ServiceSubnet} {
+		found := false
+		for _, line := range strings.Split(routes, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "blackhole" && f[1] == want {
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, want)
+		}
+	}
+	return missing
+}
+
+func (c *Cluster) confineDNS(ctx context.Context) error {
+	out, err := c.kubectl(ctx, "-n", "kube-system", "get", "configmap", "coredns", "-o", "jsonpath={.data.Corefile}")
+	if err != nil {
+		return err
+	}
+	corefile, changed := WithoutForward(string(out))
+	if !changed {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"data":{"Corefile":%q}}`, corefile)
+	if _, err := c.kubectl(ctx, "-n", "kube-system", "patch", "configmap", "coredns", "--type=merge", "-p", patch); err != nil {
+		return err
+	}
+	_, err = c.kubectl(ctx, "-n", "kube-system", "rollout", "restart", "deployment", "coredns")
+	return err
+}
+
+// WithoutForward removes CoreDNS's forward block, so that names outside
+// cluster.local get NXDOMAIN from the cluster instead of being sent to the
+// host's resolvers, off this machine.
+func WithoutForward(corefile string) (string, bool) {
+	var out []string
+	skipping, changed := false, false
+	for _, line := range strings.Split(corefile, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if !skipping && strings.HasPrefix(trimmed, "forward ") {
+			changed = true
+			skipping = strings.HasSuffix(trimmed, "{")
+			continue
+		}
+		if skipping {
+			if trimmed == "}" {
+				skipping = false
+			}
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n"), changed
+}
+
+func (c *Cluster) waitReady(ctx context.Context) error {
+	deadline := 4 * time.Minute
+	if _, err := c.kubectl(ctx, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout="+deadline.String()); err != nil {
+		return err
+	}
+	_, err := c.kubectl(ctx, "-n", "kube-system", "wait", "--for=condition=Ready", "pods", "--all", "--timeout="+deadline.String())
+	return err
+}

@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+const kubeadmCorefile = `.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30 {
+       disable success cluster.local
+       disable denial cluster.local
+    }
+    loop
+    reload
+    loadbalance
+}`
+
+func TestWithoutForward(t *testing.T) {
+	got, changed := WithoutForward(kubeadmCorefile)
+	if !changed || strings.Contains(got, "forward") || strings.Contains(got, "max_concurrent") {
+		t.Fatalf("forward block not removed:\n%s", got)
+	}
+	for _, keep := range []string{"kubernetes cluster.local", "cache 30 {", "disable denial cluster.local\n    }", "loadbalance\n}"} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("lost %q:\n%s", keep, got)
+		}
+	}
+	if again, changed := WithoutForward(got); changed || again != got {
+		t.Error("a Corefile without forward must be left alone")
+	}
+	oneLine, changed := WithoutForward(".:53 {\n    forward . 8.8.8.8\n    cache\n}")
+	if !changed || oneLine != ".:53 {\n    cache\n}" {
+		t.Errorf("single-line forward: %q", oneLine)
+	}
+}
+
+func TestMissingBlackholes(t *testing.T) {
+	both := "blackhole 10.96.0.0/16 \nblackhole 10.244.0.0/16 \n"
+	if m := MissingBlackholes(both); len(m) != 0 {
+		t.Errorf("got %v", m)
+	}
+	if m := MissingBlackholes("blackhole 10.244.0.0/24\n"); !slices.Equal(m, []string{PodSubnet, ServiceSubnet}) {
+		t.Errorf("a narrower blackhole does not cover the range: %v", m)
+	}
+}
+
+func TestResolveGates(t *testing.T) {
+	gates, err := ResolveGates("")
+	if err != nil || !gates["KeystoneContainers"] || !gates["EventedPLEG"] {
+		t.Fatalf("defaults: %v, %v", gates, err)
+	}
+	gates, err = ResolveGates("EventedPLEG=false, InPlacePodVerticalScaling=true")
+	if err != nil || gates["EventedPLEG"] || !gates["KeystoneContainers"] {
+		t.Errorf("override: %v, %v", gates, err)
+	}
+	if FormatGates(gates) != "EventedPLEG=false,InPlacePodVerticalScaling=true,KeystoneContainers=true" {
+		t.Errorf("FormatGates = %s", FormatGates(gates))
+	}
+	for spec, want := range map[string]string{
+		"KeystoneContainer=true":          "unrecognized feature gate: KeystoneContainer",
+		"EventedPLEG":                     "write Name=true or Name=false",
+		"EventedPLEG=yes":                 "is not true or false",
+		"InPlacePodVerticalScaling=false": "locked to true",
+	} {
+		if _, err := ResolveGates(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ResolveGates(%q) = %v, want an error containing %q", spec, err, want)
+		}
+	}
+}
+
+func TestKindConfig(t *testing.T) {
+	spec := Spec{Name: "kubenext", Workers: 2, Gates: map[string]bool{"KeystoneContainers": true},
+		PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet}
+	v2, err := KindConfig(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(v2)
+	for _, want := range []string{"role: control-plane", "featureGates:\n  KeystoneContainers: true", "enableSystemLogQuery: true", "podSubnet: 10.244.0.0/16"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("config lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "role: worker") != 2 {
+		t.Errorf("want 2 workers:\n%s", got)
+	}
+	if strings.Contains(got, "failCgroupV1") || strings.Contains(got, "restrict_oom_score_adj") {
+		t.Errorf("cgroup v2 host with all capabilities needs no workarounds:\n%s", got)
+	}
+
+	spec.Host = HostFacts{CgroupV1: true, CannotLowerOOMScore: true}
+	v1, err := KindConfig(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"failCgroupV1: false", "restrict_oom_score_adj = true"} {
+		if !strings.Contains(string(v1), want) {
+			t.Errorf("cgroup v1 host config lacks %q:\n%s", want, v1)
+		}
+	}
+	if _, err := KindConfig(Spec{Workers: -1}); err == nil {
+		t.Error("negative workers must be refused")
+	}
+}

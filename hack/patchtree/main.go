@@ -46,13 +46,42 @@ func main() {
 	}
 }
 
-func loadSeries(root string) ([]patchtree.Series, patchtree.Resolver, error) {
+// moduleSource is a go.mod that pins modules we may patch. Kubernetes'
+// modules come from the root module and are built through the generated
+// go.work; tools' modules (kind) come from hack/tools and are only
+// materialized, for the build steps that read files from them.
+type moduleSource struct {
+	resolver    patchtree.GoResolver
+	inWorkspace bool
+}
+
+func moduleSources(root string) []moduleSource {
+	return []moduleSource{
+		{patchtree.GoResolver{Dir: root}, true},
+		{patchtree.GoResolver{Dir: filepath.Join(root, "hack", "tools")}, false},
+	}
+}
+
+// resolve finds the first go.mod that pins the module.
+func resolve(sources []moduleSource, module string) (patchtree.Module, bool, error) {
+	var errs []string
+	for _, src := range sources {
+		mod, err := src.resolver.Resolve(module)
+		if err == nil {
+			return mod, src.inWorkspace, nil
+		}
+		errs = append(errs, err.Error())
+	}
+	return patchtree.Module{}, false, fmt.Errorf("staging/%s: no go.mod of ours pins this module (%s)", module, strings.Join(errs, "; "))
+}
+
+func loadSeries(root string) ([]patchtree.Series, []moduleSource, error) {
 	series, err := patchtree.FindSeries(filepath.Join(root, "staging"))
-	return series, patchtree.GoResolver{Dir: root}, err
+	return series, moduleSources(root), err
 }
 
 func apply(root, out string) error {
-	series, resolver, err := loadSeries(root)
+	series, sources, err := loadSeries(root)
 	if err != nil {
 		return err
 	}
@@ -78,7 +107,7 @@ func apply(root, out string) error {
 	ws := patchtree.Workspace{GoVersion: "1.26.0", Use: []string{filepath.ToSlash(relRoot)}, Replace: map[string]string{}}
 	for _, s := range series {
 		start := time.Now()
-		mod, err := resolver.Resolve(s.Module)
+		mod, inWorkspace, err := resolve(sources, s.Module)
 		if err != nil {
 			return err
 		}
@@ -88,7 +117,9 @@ func apply(root, out string) error {
 			return err
 		}
 		fmt.Printf("patchtree: %s: %d patch(es), %s (%.1fs)\n", mod, len(s.Patches), st, time.Since(start).Seconds())
-		ws.Replace[mod.Path] = "./" + filepath.ToSlash(dir)
+		if inWorkspace {
+			ws.Replace[mod.Path] = "./" + filepath.ToSlash(dir)
+		}
 	}
 	changed, err := patchtree.WriteIfChanged(filepath.Join(absOut, "go.work"), ws.Render())
 	if changed {
@@ -98,13 +129,13 @@ func apply(root, out string) error {
 }
 
 func verify(root string) error {
-	series, resolver, err := loadSeries(root)
+	series, sources, err := loadSeries(root)
 	if err != nil {
 		return err
 	}
 	var failures []string
 	for _, s := range series {
-		mod, err := resolver.Resolve(s.Module)
+		mod, _, err := resolve(sources, s.Module)
 		if err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ version:
 
 # patchtree is incremental: with no change to go.mod or a patch it only
 # compares a stamp, so it runs on every build.
-$(TOOLS)/patchtree: $(shell find hack/patchtree hack/internal/patchtree -name '*.go') go.mod go.sum
+$(TOOLS)/patchtree: $(shell find hack/patchtree internal/patchtree -name '*.go') go.mod go.sum
 	@mkdir -p $(TOOLS)
 	GOWORK=off go build -o $@ ./hack/patchtree
 
@@ -80,7 +80,7 @@ test: unit integration
 PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet
 
 unit: patched
-	go test ./pkg/... ./hack/... ./cmd/...
+	go test ./pkg/... ./internal/... ./hack/... ./cmd/...
 	go test -run '^TestKubenext' $(PATCH_TEST_PKGS)
 
 integration: build $(TOOLS)/etcd

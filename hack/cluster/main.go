@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubenext/kubenext/hack/internal/cluster"
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/cluster"
+	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 type flags struct {

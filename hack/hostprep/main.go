@@ -23,7 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 func main() {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubenext/kubenext/hack/internal/cluster"
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
-	"github.com/kubenext/kubenext/hack/internal/nodeimage"
+	"github.com/kubenext/kubenext/internal/cluster"
+	"github.com/kubenext/kubenext/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/nodeimage"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubenext/kubenext/hack/internal/patchtree"
+	"github.com/kubenext/kubenext/internal/patchtree"
 )
 
 const ownModule = "github.com/kubenext/kubenext"

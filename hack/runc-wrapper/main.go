@@ -24,7 +24,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 func main() {

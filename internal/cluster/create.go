@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 // Cluster is one kubenext kind cluster and the tools that drive it.

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 // Builder assembles the node image.

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/kubenext/kubenext/hack/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 // The pod and service ranges are fixed: the node image blackholes exactly

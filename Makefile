@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build patched test unit integration verify clean version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e
+	docker netd node-image cluster cluster-config cluster-down e2e tools images
 
 all: verify build test
 
@@ -69,12 +69,47 @@ $(BIN)/kube-apiserver: patched
 	@mkdir -p $(BIN)
 	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $@ ./cmd/kube-apiserver
 
-# Tools that are not Kubernetes build from hack/tools/go.mod, so that their
-# dependencies never move Kubernetes' pins.
+# --- tools ---
+# Tools that are not Kubernetes build from hack/tools/go.mod (its `tool`
+# directives pin them), so that their dependencies never move Kubernetes'
+# pins. Each is a file target: a second `make tools` does nothing.
+TOOLS_MOD   := hack/tools/go.mod hack/tools/go.sum
+TOOLS_BUILD  = cd hack/tools && GOWORK=off CGO_ENABLED=0 go build -trimpath
+CONTAINERD_VERSION := v2.3.4
+CNI_PLUGINS := host-local loopback ptp portmap
+TOOL_BINS   := etcd containerd ctr containerd-shim-runc-v2 runc crictl coredns kind pause $(addprefix cni/,$(CNI_PLUGINS))
+
+tools: $(addprefix $(TOOLS)/,$(TOOL_BINS))
 etcd: $(TOOLS)/etcd
-$(TOOLS)/etcd: hack/tools/go.mod hack/tools/go.sum
+
+$(TOOLS)/etcd: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -o $@ go.etcd.io/etcd/server/v3
+$(TOOLS)/containerd $(TOOLS)/ctr $(TOOLS)/containerd-shim-runc-v2: $(TOOLS)/%: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -tags 'no_aufs no_zfs no_btrfs no_devmapper urfave_cli_no_docs' \
+		-ldflags '-s -w -X github.com/containerd/containerd/v2/version.Version=$(CONTAINERD_VERSION)' \
+		-o $@ github.com/containerd/containerd/v2/cmd/$*
+$(TOOLS)/crictl: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v1.36.0' -o $@ sigs.k8s.io/cri-tools/cmd/crictl
+$(TOOLS)/coredns: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/coredns/coredns
+$(TOOLS)/kind: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ sigs.k8s.io/kind
+$(TOOLS)/cni/host-local: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/containernetworking/plugins/plugins/ipam/host-local
+$(TOOLS)/cni/loopback $(TOOLS)/cni/ptp: $(TOOLS)/cni/%: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/containernetworking/plugins/plugins/main/$*
+$(TOOLS)/cni/portmap: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/containernetworking/plugins/plugins/meta/portmap
+# runc needs cgo for nsenter and libseccomp for the RuntimeDefault profile
+# that kubeadm gives the control-plane pods. It links the same libseccomp2
+# that the bookworm node image ships.
+$(TOOLS)/runc: $(TOOLS_MOD)
+	@dpkg -s libseccomp-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libseccomp-dev; }
+	cd hack/tools && GOWORK=off CGO_ENABLED=1 go build -trimpath -tags seccomp -ldflags '-s -w' -o $@ github.com/opencontainers/runc
+# pause is upstream's C program, read from the pinned module at build time.
+$(TOOLS)/pause: go.mod
 	@mkdir -p $(TOOLS)
-	cd hack/tools && GOWORK=off CGO_ENABLED=0 go build -trimpath -o $@ go.etcd.io/etcd/server/v3
+	gcc -Os -Wall -Werror -static -DVERSION=v3.10.2 -o $@ $$(GOWORK=off go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c
 
 test: unit integration
 
@@ -85,6 +120,7 @@ PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet
 unit: patched
 	go test ./pkg/... ./internal/... ./hack/... ./cmd/...
 	go test -run '^TestKubenext' $(PATCH_TEST_PKGS)
+	cd hack/imagebuild && GOWORK=off go test ./...
 
 integration: build $(TOOLS)/etcd
 	KUBENEXT_BIN=$(BIN) KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \
@@ -137,6 +173,33 @@ docker: $(TOOLS)/hostprep $(TOOLS)/kubenext-runc-wrapper
 netd: $(BIN)/kubenext-netd
 $(BIN)/kubenext-netd: patched $(shell find cmd/kubenext-netd pkg/netd -name '*.go')
 	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $@ ./cmd/kubenext-netd
+
+# --- images ---
+# Component and test images as docker archives, written by hack/imagebuild
+# (its own module: go-containerregistry would move Kubernetes' x/ pins).
+ROOTFS := $(OUT)/rootfs
+$(TOOLS)/imagebuild: $(shell find hack/imagebuild -name '*.go') hack/imagebuild/go.mod
+	@mkdir -p $(TOOLS)
+	cd hack/imagebuild && GOWORK=off CGO_ENABLED=0 go build -o $@ .
+
+# kube-proxy runs iptables, ip6tables, nft and conntrack from its image.
+$(ROOTFS)/kube-proxy.tar:
+	@command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap; }
+	@rm -rf $(ROOTFS)/kube-proxy && mkdir -p $(ROOTFS)
+	@echo " • debootstrap bookworm for kube-proxy's image (iptables, nftables, conntrack)"
+	debootstrap --variant=minbase --include=iptables,nftables,conntrack bookworm $(ROOTFS)/kube-proxy http://deb.debian.org/debian >$(ROOTFS)/kube-proxy.log 2>&1 || { tail -20 $(ROOTFS)/kube-proxy.log; exit 1; }
+	rm -rf $(ROOTFS)/kube-proxy/var/cache/apt/archives/*.deb $(ROOTFS)/kube-proxy/var/lib/apt/lists/*
+	tar -C $(ROOTFS)/kube-proxy --numeric-owner --exclude=./dev -cf $@.tmp . && mv $@.tmp $@
+
+# The test image's busybox comes from Debian's busybox-static, unpacked
+# here and never installed on the host.
+$(ROOTFS)/busybox/bin/busybox:
+	@rm -rf $(ROOTFS)/busybox-deb && mkdir -p $(ROOTFS)/busybox-deb
+	cd $(ROOTFS)/busybox-deb && apt-get download busybox-static >/dev/null
+	dpkg-deb -x $(ROOTFS)/busybox-deb/busybox-static_*.deb $(ROOTFS)/busybox
+
+images: build netd tools $(TOOLS)/imagebuild $(ROOTFS)/kube-proxy.tar $(ROOTFS)/busybox/bin/busybox
+	@$(TOOLS)/imagebuild --version $(VERSION) --tag $(IMAGE_TAG) --out $(OUT)/images
 
 # Checks GATES and WORKERS before anything is built or started.
 cluster-config: $(TOOLS)/cluster

@@ -1,0 +1,121 @@
+// Command imagebuild writes every container image a kubenext node needs as
+// docker-archive tarballs, from local binaries and Debian packages. Nothing
+// is pulled: the component list comes from our own kubeadm.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubenext/kubenext/hack/imagebuild/images"
+)
+
+func main() {
+	var (
+		src                     images.Sources
+		kubeadm, version, out   string
+		extraTag, netd, busybox string
+	)
+	cmd := &cobra.Command{
+		Use:          "imagebuild",
+		Short:        "Write the node's container images as docker archives, offline",
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if version == "" || extraTag == "" {
+				return fmt.Errorf("--version and --tag are required (the Makefile passes them)")
+			}
+			list, err := exec.CommandContext(cmd.Context(), kubeadm, "config", "images", "list", "--kubernetes-version", version).Output()
+			if err != nil {
+				return fmt.Errorf("%s config images list: %w", kubeadm, err)
+			}
+			refs, err := images.ParseImageList(string(list))
+			if err != nil {
+				return err
+			}
+			applets, err := exec.CommandContext(cmd.Context(), busybox, "--list").Output()
+			if err != nil {
+				return fmt.Errorf("%s --list: %w", busybox, err)
+			}
+			src.BusyboxDir = filepath.Dir(filepath.Dir(busybox))
+			src.Applets = images.ParseApplets(string(applets))
+
+			var specs []func() (images.Spec, error)
+			for _, ref := range refs {
+				specs = append(specs, func() (images.Spec, error) { return images.ForKubeadmImage(ref, src) })
+			}
+			specs = append(specs,
+				func() (images.Spec, error) { return images.Busybox("docker.io/kubenext/busybox:"+extraTag, src) },
+				func() (images.Spec, error) {
+					return images.ForBinary("docker.io/kubenext/netd:"+extraTag, netd, "/usr/local/bin/kubenext-netd")
+				},
+			)
+			return writeAll(cmd.Context(), out, specs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeadm, "kubeadm", "_output/bin/kubeadm", "our kubeadm, which names the images a node needs")
+	f.StringVar(&version, "version", "", "Kubernetes version, e.g. v1.37.2+kubenext.<commit>")
+	f.StringVar(&extraTag, "tag", "", "tag for our own images (kubenext/busybox, kubenext/netd)")
+	f.StringVar(&src.Bin, "bin", "_output/bin", "directory of our Kubernetes binaries")
+	f.StringVar(&src.Tools, "tools", "_output/tools", "directory of etcd, coredns and pause")
+	f.StringVar(&src.KubeProxyRootfs, "kube-proxy-rootfs", "_output/rootfs/kube-proxy.tar", "layer tarball of kube-proxy's Debian root")
+	f.StringVar(&busybox, "busybox", "_output/rootfs/busybox/bin/busybox", "Debian's static busybox binary")
+	f.StringVar(&netd, "netd", "_output/bin/kubenext-netd", "kubenext-netd binary")
+	f.StringVar(&out, "out", "_output/images", "output directory; emptied first, so it holds only this build's images")
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "imagebuild:", err)
+		os.Exit(1)
+	}
+}
+
+// writeAll empties out, then writes one archive per image and a list of
+// every reference, printing a line with timing per image.
+func writeAll(ctx context.Context, out string, specs []func() (images.Spec, error)) error {
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var refs []string
+	for _, build := range specs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		spec, err := build()
+		if err != nil {
+			return err
+		}
+		img, err := images.Build(spec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", spec.Ref, err)
+		}
+		file := filepath.Join(out, archiveName(spec.Ref))
+		if err := images.WriteArchive(file, spec.Ref, img); err != nil {
+			return fmt.Errorf("%s: %w", spec.Ref, err)
+		}
+		info, err := os.Stat(file)
+		if err != nil {
+			return err
+		}
+		fmt.Printf(" ✓ %s (%.1f MB, %.1fs)\n", spec.Ref, float64(info.Size())/1e6, time.Since(start).Seconds())
+		refs = append(refs, spec.Ref)
+	}
+	return os.WriteFile(filepath.Join(out, "images.txt"), []byte(strings.Join(refs, "\n")+"\n"), 0o644)
+}
+
+// archiveName turns registry.k8s.io/coredns/coredns:v1.14.6 into
+// coredns_coredns_v1.14.6.tar.
+func archiveName(ref string) string {
+	ref = strings.TrimPrefix(strings.TrimPrefix(ref, "registry.k8s.io/"), "docker.io/")
+	return strings.NewReplacer("/", "_", ":", "_").Replace(ref) + ".tar"
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,34 +133,66 @@ func (c *Cluster) checkBlackholes(ctx context.Context) error {
 		return err
 	}
 	for _, node := range nodes {
-		out, err := c.Run.Output(ctx, "docker", "exec", node, "ip", "-4", "route", "show", "type", "blackhole")
+		err := CheckNodeBlackholes(func(args ...string) (string, error) {
+			out, err := c.Run.Output(ctx, "docker", append([]string{"exec", node}, args...)...)
+			return string(out), err
+		})
 		if err != nil {
-			return err
-		}
-		if missing := MissingBlackholes(string(out)); len(missing) > 0 {
-			return fmt.Errorf("node %s has no blackhole route for %s; its pods' traffic could follow the default route off this machine", node, strings.Join(missing, ", "))
+			return fmt.Errorf("node %s: %w", node, err)
 		}
 	}
 	return nil
 }
 
-// MissingBlackholes returns the cluster ranges that `ip route show type
-// blackhole` output does not cover.
-func MissingBlackholes(routes string) []string {
+// Where the node image blackholes the service range (see the node image's
+// kubenext-blackhole unit): a policy table that only non-local traffic to
+// the service range consults.
+const (
+	ServiceBlackholeTable = 4096
+	ServiceRulePref       = 4000
+)
+
+// CheckNodeBlackholes verifies, through run (a command on the node), that
+// the pod range is blackholed in the main table and the service range in
+// its policy table, behind the rule that sends forwarded traffic there.
+func CheckNodeBlackholes(run func(args ...string) (string, error)) error {
+	main, err := run("ip", "-4", "route", "show", "type", "blackhole")
+	if err != nil {
+		return err
+	}
+	table, err := run("ip", "-4", "route", "show", "table", strconv.Itoa(ServiceBlackholeTable), "type", "blackhole")
+	if err != nil {
+		return err
+	}
+	rules, err := run("ip", "-4", "rule", "show")
+	if err != nil {
+		return err
+	}
 	var missing []string
-	for _, want := range []string{PodSubnet, ServiceSubnet} {
-		found := false
-		for _, line := range strings.Split(routes, "\n") {
-			f := strings.Fields(line)
-			if len(f) >= 2 && f[0] == "blackhole" && f[1] == want {
-				found = true
-			}
-		}
-		if !found {
-			missing = append(missing, want)
+	if !hasBlackhole(main, PodSubnet) {
+		missing = append(missing, "blackhole "+PodSubnet+" in the main table")
+	}
+	if !hasBlackhole(table, ServiceSubnet) {
+		missing = append(missing, fmt.Sprintf("blackhole %s in table %d", ServiceSubnet, ServiceBlackholeTable))
+	}
+	wantRule := fmt.Sprintf("%d:\tfrom all to %s lookup %d", ServiceRulePref+1, ServiceSubnet, ServiceBlackholeTable)
+	if !strings.Contains(rules, wantRule) {
+		missing = append(missing, fmt.Sprintf("rule %q", wantRule))
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s; pod traffic could follow the default route off this machine", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func hasBlackhole(routes, dst string) bool {
+	for _, line := range strings.Split(routes, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "blackhole" && f[1] == dst {
+			return true
 		}
 	}
-	return missing
+	return false
 }
 
 func (c *Cluster) confineDNS(ctx context.Context) error {

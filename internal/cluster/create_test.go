@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
@@ -49,13 +48,28 @@ func TestWithoutForward(t *testing.T) {
 	}
 }
 
-func TestMissingBlackholes(t *testing.T) {
-	both := "blackhole 10.96.0.0/16 \nblackhole 10.244.0.0/16 \n"
-	if m := MissingBlackholes(both); len(m) != 0 {
-		t.Errorf("got %v", m)
+func TestCheckNodeBlackholes(t *testing.T) {
+	node := map[string]string{
+		"ip -4 route show type blackhole":            "blackhole 10.244.0.0/16 proto 110 \n",
+		"ip -4 route show table 4096 type blackhole": "blackhole 10.96.0.0/16 \n",
+		"ip -4 rule show":                            "0:\tfrom all lookup local\n4000:\tfrom all to 10.96.0.0/16 iif lo lookup main\n4001:\tfrom all to 10.96.0.0/16 lookup 4096\n32766:\tfrom all lookup main\n",
 	}
-	if m := MissingBlackholes("blackhole 10.244.0.0/24\n"); !slices.Equal(m, []string{PodSubnet, ServiceSubnet}) {
-		t.Errorf("a narrower blackhole does not cover the range: %v", m)
+	run := func(args ...string) (string, error) { return node[strings.Join(args, " ")], nil }
+	if err := CheckNodeBlackholes(run); err != nil {
+		t.Fatalf("a guarded node was refused: %v", err)
+	}
+	for cmd, want := range map[string]string{
+		"ip -4 route show type blackhole":            "blackhole 10.244.0.0/16 in the main table",
+		"ip -4 route show table 4096 type blackhole": "blackhole 10.96.0.0/16 in table 4096",
+		"ip -4 rule show":                            "lookup 4096",
+	} {
+		saved := node[cmd]
+		node[cmd] = "blackhole 10.244.0.0/24\n" // narrower than the range: does not cover it
+		err := CheckNodeBlackholes(run)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("without %q: got %v, want an error naming %q", cmd, err, want)
+		}
+		node[cmd] = saved
 	}
 }
 

@@ -6,7 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/kubenext/kubenext/internal/cluster"
 )
 
 // Inputs are the pieces the node image is assembled from.
@@ -53,7 +56,17 @@ func skipKindFile(rel string) bool {
 // blackholeUnit keeps pod and service traffic on the node until real
 // routes exist. It runs before containerd and the kubelet, so no pod can
 // send a packet that would follow the default route off the machine.
+//
+// The pod range is blackholed in the main table: per-node and per-pod
+// routes are more specific and win. The service range cannot be: a
+// host-network process connecting to a ClusterIP needs the first routing
+// lookup to succeed before kube-proxy's DNAT picks the real destination. So
+// local traffic keeps the main table, and everything else to the service
+// range (forwarded pod traffic that no DNAT rule claimed) meets a blackhole
+// in a table of its own.
 func blackholeUnit(pod, service string) string {
+	table := strconv.Itoa(cluster.ServiceBlackholeTable)
+	local, forwarded := strconv.Itoa(cluster.ServiceRulePref), strconv.Itoa(cluster.ServiceRulePref+1)
 	return `[Unit]
 Description=kubenext: blackhole the cluster's pod and service ranges
 DefaultDependencies=no
@@ -64,7 +77,11 @@ After=local-fs.target
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=ip route replace blackhole ` + pod + `
-ExecStart=ip route replace blackhole ` + service + `
+ExecStart=ip route replace blackhole ` + service + ` table ` + table + `
+ExecStart=-ip rule del pref ` + local + `
+ExecStart=-ip rule del pref ` + forwarded + `
+ExecStart=ip rule add pref ` + local + ` to ` + service + ` iif lo lookup main
+ExecStart=ip rule add pref ` + forwarded + ` to ` + service + ` lookup ` + table + `
 
 [Install]
 WantedBy=multi-user.target

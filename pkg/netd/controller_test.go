@@ -39,7 +39,6 @@ func TestControllerConvergesOnThreeNodes(t *testing.T) {
 	confDir := cniDir(startController(t, client, routes, noResyncInTest))
 
 	waitForRoutes(t, routes, withForeign(
-		blackhole("10.96.0.0/16"),
 		blackhole("10.244.0.0/16"),
 		via("10.244.1.0/24", "172.18.0.3"),
 		via("10.244.2.0/24", "172.18.0.4"),
@@ -59,7 +58,6 @@ func TestControllerWritesCNIConfigOncePodCIDRIsAllocated(t *testing.T) {
 	// The routes come from the same sync that would have written the
 	// config, so once they are in, the config's absence is settled.
 	waitForRoutes(t, routes, []Route{
-		blackhole("10.96.0.0/16"),
 		blackhole("10.244.0.0/16"),
 		via("10.244.1.0/24", "172.18.0.3"),
 	})
@@ -81,7 +79,6 @@ func TestControllerFollowsNodeChanges(t *testing.T) {
 	routes := newFakeRouteTable(foreignRoutes...)
 	startController(t, client, routes, noResyncInTest)
 	waitForRoutes(t, routes, withForeign(
-		blackhole("10.96.0.0/16"),
 		blackhole("10.244.0.0/16"),
 		via("10.244.1.0/24", "172.18.0.3"),
 		via("10.244.2.0/24", "172.18.0.4"),
@@ -90,7 +87,6 @@ func TestControllerFollowsNodeChanges(t *testing.T) {
 	t.Run("node IP changed", func(t *testing.T) {
 		updateNode(ctx, t, client, k8sNode("kind-worker", "10.244.1.0/24", "172.18.0.13"))
 		waitForRoutes(t, routes, withForeign(
-			blackhole("10.96.0.0/16"),
 			blackhole("10.244.0.0/16"),
 			via("10.244.1.0/24", "172.18.0.13"),
 			via("10.244.2.0/24", "172.18.0.4"),
@@ -102,7 +98,6 @@ func TestControllerFollowsNodeChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitForRoutes(t, routes, withForeign(
-			blackhole("10.96.0.0/16"),
 			blackhole("10.244.0.0/16"),
 			via("10.244.1.0/24", "172.18.0.13"),
 		))
@@ -113,7 +108,6 @@ func TestControllerFollowsNodeChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitForRoutes(t, routes, withForeign(
-			blackhole("10.96.0.0/16"),
 			blackhole("10.244.0.0/16"),
 			via("10.244.1.0/24", "172.18.0.13"),
 			via("10.244.3.0/24", "172.18.0.5"),
@@ -129,14 +123,13 @@ func TestControllerRestoresRoutesDeletedByHand(t *testing.T) {
 	routes := newFakeRouteTable()
 	startController(t, client, routes, testResync)
 	want := []Route{
-		blackhole("10.96.0.0/16"),
 		blackhole("10.244.0.0/16"),
 		via("10.244.1.0/24", "172.18.0.3"),
 	}
 	waitForRoutes(t, routes, want)
 
 	routes.deleteByHand("10.244.1.0/24")
-	routes.deleteByHand("10.96.0.0/16")
+	routes.deleteByHand("10.244.0.0/16")
 	waitForRoutes(t, routes, want)
 }
 
@@ -176,7 +169,7 @@ func TestControllerWithholdsCNIConfigWhileABlackholeIsMissing(t *testing.T) {
 		}
 		return nil
 	})
-	routes.deleteByHand("10.96.0.0/16")
+	routes.deleteByHand("10.244.0.0/16")
 	updateNode(t.Context(), t, client, k8sNode(self, "10.244.0.0/24", "172.18.0.2"))
 	// Two more reads of the route table after the controller has seen the
 	// podCIDR mean at least one full sync had it in hand.
@@ -213,7 +206,6 @@ func TestControllerRetriesAfterPodCIDROutsideRange(t *testing.T) {
 
 	updateNode(t.Context(), t, client, k8sNode("stray", "10.244.7.0/24", "172.18.0.9"))
 	waitForRoutes(t, routes, []Route{
-		blackhole("10.96.0.0/16"),
 		blackhole("10.244.0.0/16"),
 		via("10.244.1.0/24", "172.18.0.3"),
 		via("10.244.7.0/24", "172.18.0.9"),

@@ -30,14 +30,17 @@ type State struct {
 	Blackholes []Route
 }
 
-// BlackholeRoutes are the catch-all routes for the whole pod and service
-// ranges. They depend on cfg alone so that they can be installed before
-// anything is known about nodes.
+// BlackholeRoutes are the catch-all routes for the whole pod range. They
+// depend on cfg alone so that they can be installed before anything is known
+// about nodes.
+//
+// The service range is not blackholed in the main table: a host-network
+// process (this daemon among them) connecting to a ClusterIP needs the
+// routing lookup to succeed before kube-proxy's DNAT rewrites the
+// destination. The node image blackholes the service range in a policy
+// table that only forwarded (pod) traffic consults instead.
 func BlackholeRoutes(cfg Config) []Route {
-	return sortRoutes([]Route{
-		{Dst: cfg.PodCIDR, Blackhole: true},
-		{Dst: cfg.ServiceCIDR, Blackhole: true},
-	})
+	return []Route{{Dst: cfg.PodCIDR, Blackhole: true}}
 }
 
 // DesiredState computes what node self should have installed, given every

@@ -136,9 +136,9 @@ func mustDesiredRoutes(t *testing.T, nodes []NodeInfo) []Route {
 }
 
 func TestMissing(t *testing.T) {
-	current := []Route{blackhole("10.244.0.0/16"), via("10.244.1.0/24", "172.18.0.3")}
+	current := []Route{via("10.244.1.0/24", "172.18.0.3")}
 	got := Missing(current, testBlackholes)
-	want := []Route{blackhole("10.96.0.0/16")}
+	want := []Route{blackhole("10.244.0.0/16")}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Missing() = %v, want %v", got, want)
 	}

@@ -8,7 +8,6 @@ var testConfig = Config{
 }
 
 var testBlackholes = []Route{
-	blackhole("10.96.0.0/16"),
 	blackhole("10.244.0.0/16"),
 }
 

@@ -23,9 +23,11 @@ var _ = ginkgo.Describe("Traffic guard", func() {
 		nodes := strings.Fields(string(out))
 		gomega.Expect(nodes).NotTo(gomega.BeEmpty())
 		for _, node := range nodes {
-			routes, err := exec.CommandContext(ctx, "docker", "exec", node, "ip", "-4", "route", "show", "type", "blackhole").Output()
-			framework.ExpectNoError(err)
-			gomega.Expect(cluster.MissingBlackholes(string(routes))).To(gomega.BeEmpty(), "node %s routes:\n%s", node, routes)
+			err := cluster.CheckNodeBlackholes(func(args ...string) (string, error) {
+				out, err := exec.CommandContext(ctx, "docker", append([]string{"exec", node}, args...)...).Output()
+				return string(out), err
+			})
+			framework.ExpectNoError(err, "node %s", node)
 		}
 	})
 

@@ -66,7 +66,7 @@ func main() {
 	f.StringVar(&extraTag, "tag", "", "tag for our own images (kubenext/busybox, kubenext/netd)")
 	f.StringVar(&src.Bin, "bin", "_output/bin", "directory of our Kubernetes binaries")
 	f.StringVar(&src.Tools, "tools", "_output/tools", "directory of etcd, coredns and pause")
-	f.StringVar(&src.KubeProxyRootfs, "kube-proxy-rootfs", "_output/rootfs/kube-proxy.tar", "layer tarball of kube-proxy's Debian root")
+	f.StringVar(&src.DebianRootfs, "debian-rootfs", "_output/rootfs/kube-proxy.tar", "layer tarball of the minimal Debian root (kube-proxy's and the test image's base)")
 	f.StringVar(&busybox, "busybox", "_output/rootfs/busybox/bin/busybox", "Debian's static busybox binary")
 	f.StringVar(&netd, "netd", "_output/bin/kubenext-netd", "kubenext-netd binary")
 	f.StringVar(&out, "out", "_output/images", "output directory; emptied first, so it holds only this build's images")

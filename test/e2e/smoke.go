@@ -91,13 +91,13 @@ var _ = ginkgo.Describe("Smoke", func() {
 
 		ginkgo.By(fmt.Sprintf("fetching from pod %s on %s, from %s", server.Status.PodIP, serverNode, clientNode))
 		gomega.Eventually(ctx, func() (string, error) {
-			out, _, err := e2epod.ExecShellInPodWithFullOutput(ctx, f, client.Name, fmt.Sprintf("wget -q -T 2 -O- http://%s:8080/", server.Status.PodIP))
+			out, _, err := e2epod.ExecShellInPodWithFullOutput(ctx, f, client.Name, fmt.Sprintf("timeout 3 wget -q -O- http://%s:8080/", server.Status.PodIP))
 			return out, err
 		}).WithTimeout(framework.PodStartShortTimeout).Should(gomega.Equal("kubenext-ok"))
 
 		ginkgo.By("fetching through the ClusterIP " + svc.Spec.ClusterIP)
 		gomega.Eventually(ctx, func() (string, error) {
-			out, _, err := e2epod.ExecShellInPodWithFullOutput(ctx, f, client.Name, fmt.Sprintf("wget -q -T 2 -O- http://%s/", svc.Spec.ClusterIP))
+			out, _, err := e2epod.ExecShellInPodWithFullOutput(ctx, f, client.Name, fmt.Sprintf("timeout 3 wget -q -O- http://%s/", svc.Spec.ClusterIP))
 			return out, err
 		}).WithTimeout(framework.PodStartShortTimeout).Should(gomega.Equal("kubenext-ok"))
 
@@ -116,7 +116,8 @@ var _ = ginkgo.Describe("Smoke", func() {
 	})
 })
 
-// testPod runs script under sh in the locally built test image, which is
+// testPod runs script under sh in the locally built test image (busybox
+// 1.35's wget crashes with -T, hence timeout(1) around it), which is
 // preloaded on every node and must never be pulled.
 func testPod(name, node, script string) *v1.Pod {
 	return &v1.Pod{

@@ -15,9 +15,11 @@ import (
 type Sources struct {
 	Bin   string // our Kubernetes binaries
 	Tools string // etcd, coredns, pause, ...
-	// KubeProxyRootfs is a layer tarball of a minimal Debian root with the
-	// iptables, nftables and conntrack tools kube-proxy runs.
-	KubeProxyRootfs string
+	// DebianRootfs is a layer tarball of a minimal Debian bookworm root
+	// with the iptables, nftables and conntrack tools kube-proxy runs. The
+	// test image reuses it (same layer, stored once) for glibc's NSS
+	// modules, without which static busybox crashes on its first lookup.
+	DebianRootfs string
 	// BusyboxDir holds bin/busybox from Debian's busybox-static package,
 	// and Applets lists the names it should answer to.
 	BusyboxDir string
@@ -50,7 +52,7 @@ func ForKubeadmImage(ref string, src Sources) (Spec, error) {
 		component := strings.TrimPrefix(repo, "registry.k8s.io/")
 		return ForBinary(ref, filepath.Join(src.Bin, component), "/usr/local/bin/"+component)
 	case "registry.k8s.io/kube-proxy":
-		root, err := tarball.LayerFromFile(src.KubeProxyRootfs)
+		root, err := tarball.LayerFromFile(src.DebianRootfs)
 		if err != nil {
 			return Spec{}, err
 		}
@@ -73,27 +75,26 @@ func ForKubeadmImage(ref string, src Sources) (Spec, error) {
 	}
 }
 
-// Busybox is the test image: Debian's static busybox, its applets as
-// symlinks, and the passwd and group files that `id` and friends read.
+// Busybox is the test image: Debian's root (shared with kube-proxy's
+// image) with static busybox and its applets, as symlinks, in
+// /usr/local/bin, ahead of Debian's tools on PATH.
 func Busybox(ref string, src Sources) (Spec, error) {
-	entries := []Entry{
-		{Path: "/bin/busybox", Mode: 0o755, Source: filepath.Join(src.BusyboxDir, "bin", "busybox")},
-		{Path: "/etc/passwd", Mode: 0o644, Content: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
-		{Path: "/etc/group", Mode: 0o644, Content: []byte("root:x:0:\nnogroup:x:65534:\n")},
-		{Path: "/tmp", Mode: 0o1777},
-		{Path: "/root", Mode: 0o700},
+	root, err := tarball.LayerFromFile(src.DebianRootfs)
+	if err != nil {
+		return Spec{}, err
 	}
+	entries := []Entry{{Path: "/usr/local/bin/busybox", Mode: 0o755, Source: filepath.Join(src.BusyboxDir, "bin", "busybox")}}
 	for _, applet := range src.Applets {
 		if applet == "busybox" || strings.ContainsAny(applet, "/ ") {
 			continue
 		}
-		entries = append(entries, Entry{Path: "/bin/" + applet, Link: "busybox"})
+		entries = append(entries, Entry{Path: "/usr/local/bin/" + applet, Link: "busybox"})
 	}
 	layer, err := FileLayer(entries)
 	if err != nil {
 		return Spec{}, err
 	}
-	return Spec{Ref: ref, Layers: []v1.Layer{layer}, Entrypoint: []string{"/bin/sh"}}, nil
+	return Spec{Ref: ref, Layers: []v1.Layer{root, layer}, Entrypoint: []string{"/bin/sh"}}, nil
 }
 
 // ParseImageList reads `kubeadm config images list` output: one reference

@@ -119,10 +119,10 @@ kubenext:<cluster>; add them before any node starts, remove them with the cluste
 }
 
 func newGuardAddCmd() *cobra.Command {
-	var cluster, network string
+	var cluster, network, bridge string
 	var subnets []string
 	cmd := &cobra.Command{
-		Use:   "add --cluster NAME (--subnet CIDR... | --network NAME)",
+		Use:   "add --cluster NAME (--subnet CIDR... [--bridge DEV] | --network NAME)",
 		Short: "Install the guard rules for a cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -135,15 +135,21 @@ func newGuardAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if network != "" {
+				if bridge, err = networkBridge(ctx, run, network); err != nil {
+					return err
+				}
+			}
 			steps := &hostprep.Steps{Out: cmd.OutOrStdout()}
 			return steps.Run(fmt.Sprintf("Guarding %s for cluster %s", joinPrefixes(prefixes), cluster), func() error {
-				return hostprep.Guard{Run: run}.Add(ctx, cluster, prefixes)
+				return hostprep.Guard{Run: run, Bridge: bridge}.Add(ctx, cluster, prefixes)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&cluster, "cluster", "", "cluster name (required)")
 	cmd.Flags().StringSliceVar(&subnets, "subnet", nil, "subnet of the cluster's docker network, IPv4 or IPv6 (repeatable)")
-	cmd.Flags().StringVar(&network, "network", "", "docker network whose subnets to guard")
+	cmd.Flags().StringVar(&network, "network", "", "docker network whose subnets (and bridge) to guard")
+	cmd.Flags().StringVar(&bridge, "bridge", "", "bridge device of the network; traffic staying on it is let through")
 	_ = cmd.MarkFlagRequired("cluster")
 	cmd.MarkFlagsOneRequired("subnet", "network")
 	cmd.MarkFlagsMutuallyExclusive("subnet", "network")
@@ -168,6 +174,24 @@ func guardSubnets(ctx context.Context, run hostprep.Runner, subnets []string, ne
 		prefixes = append(prefixes, p)
 	}
 	return prefixes, nil
+}
+
+// networkBridge returns the bridge device docker made for network: the
+// name set at creation, or br-<first 12 characters of its ID>.
+func networkBridge(ctx context.Context, run hostprep.Runner, network string) (string, error) {
+	out, err := run.Output(ctx, "docker", "network", "inspect", network,
+		"--format", `{{index .Options "com.docker.network.bridge.name"}} {{.ID}}`)
+	if err != nil {
+		return "", err
+	}
+	f := strings.Fields(string(out))
+	switch {
+	case len(f) == 2:
+		return f[0], nil
+	case len(f) == 1 && len(f[0]) >= 12:
+		return "br-" + f[0][:12], nil
+	}
+	return "", fmt.Errorf("cannot tell the bridge device of docker network %s from %q", network, out)
 }
 
 func joinPrefixes(ps []netip.Prefix) string {

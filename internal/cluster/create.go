@@ -56,7 +56,7 @@ func (c *Cluster) Create(ctx context.Context) error {
 			return ensureNetwork(ctx, c.Run, c.Network, c.Subnet)
 		}},
 		{"Dropping cluster traffic bound off this machine", func(ctx context.Context) error {
-			if err := (hostprep.Guard{Run: c.Run}).Add(ctx, c.Name, []netip.Prefix{c.Subnet}); err != nil {
+			if err := (hostprep.Guard{Run: c.Run, Bridge: BridgeName(c.Network)}).Add(ctx, c.Name, []netip.Prefix{c.Subnet}); err != nil {
 				return err
 			}
 			return checkGuard(ctx, c.Run, c.Name)

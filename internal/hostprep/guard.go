@@ -82,7 +82,13 @@ func ParseSubnet(s string) (netip.Prefix, error) {
 }
 
 // GuardRules returns the rules for cluster on subnet, in chain order.
-func GuardRules(cluster string, subnet netip.Prefix) ([]Rule, error) {
+//
+// bridge, when known, is the network's bridge device. Traffic that enters
+// and leaves through it never left the docker network: that is how one
+// node reaches another node's pods (destination in the pod range, not in
+// the subnet). Traffic routed towards another interface does not match it
+// and meets the DROP.
+func GuardRules(cluster string, subnet netip.Prefix, bridge string) ([]Rule, error) {
 	if err := ValidateCluster(cluster); err != nil {
 		return nil, err
 	}
@@ -93,11 +99,15 @@ func GuardRules(cluster string, subnet netip.Prefix) ([]Rule, error) {
 		r = append(r, tag...)
 		return append(r, parts[len(parts)-2:]...)
 	}
-	return []Rule{
+	var rules []Rule
+	if bridge != "" {
+		rules = append(rules, rule("-s", s, "-i", bridge, "-o", bridge, "-j", "RETURN"))
+	}
+	return append(rules,
 		rule("-s", s, "-d", s, "-j", "RETURN"),
 		rule("-s", s, "-d", FamilyOf(subnet).Loopback.String(), "-j", "RETURN"),
 		rule("-s", s, "-j", "DROP"),
-	}, nil
+	), nil
 }
 
 // "-w" waits for the xtables lock instead of failing while Docker (which
@@ -116,8 +126,8 @@ func DeleteArgs(r Rule) []string { return append([]string{"-w", "-D", GuardChain
 
 // InstallArgs returns, in order, the commands that install the guard on an
 // empty chain (what Guard.Add runs when none of the rules exist yet).
-func InstallArgs(cluster string, subnet netip.Prefix) ([][]string, error) {
-	rules, err := GuardRules(cluster, subnet)
+func InstallArgs(cluster string, subnet netip.Prefix, bridge string) ([][]string, error) {
+	rules, err := GuardRules(cluster, subnet, bridge)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +141,8 @@ func InstallArgs(cluster string, subnet netip.Prefix) ([][]string, error) {
 // RemoveArgs returns, in order, the commands that remove the guard of cluster
 // on subnet. The DROP goes last so that removal never passes through a state
 // that lets more out than the full guard.
-func RemoveArgs(cluster string, subnet netip.Prefix) ([][]string, error) {
-	rules, err := GuardRules(cluster, subnet)
+func RemoveArgs(cluster string, subnet netip.Prefix, bridge string) ([][]string, error) {
+	rules, err := GuardRules(cluster, subnet, bridge)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 // Guard installs and removes the DOCKER-USER rules through a Runner.
 type Guard struct {
 	Run Runner
+	// Bridge is the docker network's bridge device, if known (see GuardRules).
+	Bridge string
 }
 
 // Add installs cluster's guard for each subnet. It is idempotent: every rule
@@ -25,7 +27,7 @@ func (g Guard) Add(ctx context.Context, cluster string, subnets []netip.Prefix) 
 
 func (g Guard) add(ctx context.Context, cluster string, subnet netip.Prefix) error {
 	fam := FamilyOf(subnet)
-	rules, err := GuardRules(cluster, subnet)
+	rules, err := GuardRules(cluster, subnet, g.Bridge)
 	if err != nil {
 		return err
 	}

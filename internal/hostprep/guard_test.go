@@ -10,7 +10,7 @@ import (
 
 func TestGuardInstallAndRemoveArgs(t *testing.T) {
 	s := netip.MustParsePrefix("172.30.99.0/24")
-	install, err := InstallArgs("guardtest", s)
+	install, err := InstallArgs("guardtest", s, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestGuardInstallAndRemoveArgs(t *testing.T) {
 	if !reflect.DeepEqual(install, want) {
 		t.Fatalf("install:\n%q\nwant\n%q", install, want)
 	}
-	remove, err := RemoveArgs("guardtest", s)
+	remove, err := RemoveArgs("guardtest", s, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestGuardInstallAndRemoveArgs(t *testing.T) {
 
 func TestGuardRulesIPv6(t *testing.T) {
 	s := netip.MustParsePrefix("fc00:f853:ccd:e793::/64")
-	rules, err := GuardRules("kind", s)
+	rules, err := GuardRules("kind", s, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ const hostListing = `-P INPUT ACCEPT
 
 func TestOwnedRulesFromHost(t *testing.T) {
 	got := OwnedRules(hostListing, "guardtest")
-	want, _ := GuardRules("guardtest", netip.MustParsePrefix("172.30.99.0/24"))
+	want, _ := GuardRules("guardtest", netip.MustParsePrefix("172.30.99.0/24"), "")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
@@ -252,7 +252,7 @@ func TestGuardAddRepairsOrder(t *testing.T) {
 	// RETURNs whose DROP was deleted by hand: inserting only the DROP at the
 	// top would cut intra-network traffic, so the RETURNs are redone.
 	s := netip.MustParsePrefix("172.30.99.0/24")
-	rules, _ := GuardRules("c", s)
+	rules, _ := GuardRules("c", s, "")
 	v4 := &chainFake{exists: true, rules: []string{strings.Join(rules[0], " "), "-j RETURN"}}
 	g := Guard{Run: newGuardFake(v4, &chainFake{})}
 	if err := g.Add(context.Background(), "c", []netip.Prefix{s}); err != nil {
@@ -308,4 +308,18 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestGuardRulesLetBridgedTrafficThrough(t *testing.T) {
+	rules, err := GuardRules("c", netip.MustParsePrefix("172.30.0.0/24"), "br-kubenext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := strings.Join(rules[0], " ")
+	if first != "-s 172.30.0.0/24 -i br-kubenext -o br-kubenext -m comment --comment kubenext:c -j RETURN" {
+		t.Errorf("first rule = %q", first)
+	}
+	if last := strings.Join(rules[len(rules)-1], " "); !strings.HasSuffix(last, "-j DROP") || strings.Contains(last, "br-kubenext") {
+		t.Errorf("the DROP must catch everything else from the subnet: %q", last)
+	}
 }

@@ -209,14 +209,30 @@ node-image: cluster-config build netd tools images docker $(TOOLS)/nodeimage
 	@$(TOOLS)/nodeimage --version $(VERSION) --tag $(NODE_IMAGE) --kind-tree $(KIND_TREE) \
 		--netd-image $(NETD_IMAGE) --images $(OUT)/images
 
+# The e2e suite uses the images of the cluster it runs against, which may
+# be older than the tree, so create records them.
 cluster: node-image
 	@$(TOOLS)/cluster create $(CLUSTER_FLAGS) --image $(NODE_IMAGE)
+	@echo $(TEST_IMAGE) > $(CLUSTER_DIR)/test-image
 
 cluster-down: $(TOOLS)/cluster
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
 
 E2E_TIMEOUT ?= 60m
 e2e: patched
-	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$(TEST_IMAGE) \
+	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
+	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) \
 		go test -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')
+
+# --- tools and component images ---
+# Additions to the tools and images sections above, which stay as they are.
+# CNI's bridge plugin (the tools above have host-local, loopback, ptp and
+# portmap): built for tests on the host, not shipped in the node image.
+# Stamped with its version, which the plugin prints when run without
+# CNI_COMMAND ("CNI bridge plugin v1.9.1").
+CNI_PLUGINS_VERSION := v1.9.1
+tools: $(TOOLS)/cni/bridge
+$(TOOLS)/cni/bridge: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(CNI_PLUGINS_VERSION)' \
+		-o $@ github.com/containernetworking/plugins/plugins/main/bridge

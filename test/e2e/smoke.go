@@ -109,9 +109,11 @@ var _ = ginkgo.Describe("Smoke", func() {
 			"web." + f.Namespace.Name + ".svc.cluster.local": svc.Spec.ClusterIP,
 		} {
 			gomega.Eventually(ctx, func() (string, error) {
-				out, _, err := e2epod.ExecShellInPodWithFullOutput(ctx, f, client.Name, "nslookup "+name)
+				// glibc's resolver, unlike busybox nslookup, applies the
+				// pod's search domains, as applications do.
+				out, _, err := e2epod.ExecShellInPodWithFullOutput(ctx, f, client.Name, "getent hosts "+name)
 				return out, err
-			}).WithTimeout(framework.PodStartShortTimeout).Should(gomega.ContainSubstring("Address: "+ip), "resolving %s", name)
+			}).WithTimeout(framework.PodStartShortTimeout).Should(gomega.HavePrefix(ip+" "), "resolving %s", name)
 		}
 	})
 })

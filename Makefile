@@ -208,6 +208,8 @@ cluster-config: $(TOOLS)/cluster
 node-image: cluster-config build netd tools images docker $(TOOLS)/nodeimage
 	@$(TOOLS)/nodeimage --version $(VERSION) --tag $(NODE_IMAGE) --kind-tree $(KIND_TREE) \
 		--netd-image $(NETD_IMAGE) --images $(OUT)/images
+	@# Older node images are 700 MB each; those still in use stay.
+	@docker images kubenext/node --format '{{.Repository}}:{{.Tag}}' | grep -vx '$(NODE_IMAGE)' | xargs -r docker rmi >/dev/null 2>&1 || true
 
 # The e2e suite uses the images of the cluster it runs against, which may
 # be older than the tree, so create records them.

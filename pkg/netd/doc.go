@@ -3,9 +3,10 @@
 //
 // On its node it keeps three things true:
 //
-//   - blackhole routes for the whole pod range and the whole service range,
-//     so that cluster traffic with no more specific route is dropped rather
-//     than following the default route off the machine;
+//   - a blackhole route for the whole pod range, so that pod traffic with
+//     no more specific route is dropped rather than following the default
+//     route off the machine (the node image blackholes the service range in
+//     a policy table at boot; see BlackholeRoutes for why not here);
 //   - one route per other node, to that node's podCIDR via its InternalIP;
 //   - a CNI config that hands out addresses from this node's podCIDR.
 //

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
+	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -25,12 +25,15 @@ import (
 	"github.com/kubenext/kubenext/test/integration/controlplane"
 )
 
+// repoPath finds a file of this repository: go test runs a package's tests
+// in its own directory. (runtime.Caller would not do: -trimpath rewrites
+// source paths to import paths.)
 func repoPath(t *testing.T, rel string) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test source")
+	path := filepath.Join("..", "..", rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("repository file %s: %v", rel, err)
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", rel)
+	return path
 }
 
 func admin(t *testing.T) *kubernetes.Clientset {

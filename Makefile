@@ -42,7 +42,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
-.PHONY: all build patched test unit integration verify clean version etcd \
+.PHONY: all build plugins patched test unit integration verify clean version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e tools images
 
 all: verify build test
@@ -64,6 +64,12 @@ build: patched
 	@echo "building $(COMPONENTS) $(VERSION)"
 	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(COMPONENTS))
 	@$(BIN)/kubelet --version
+
+# The kubectl commands of ours, also as krew-style plugins.
+PLUGINS := kubectl-node_logs kubectl-whoami kubectl-resize
+plugins: patched
+	@mkdir -p $(BIN)
+	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(PLUGINS))
 
 $(BIN)/kube-apiserver: patched
 	@mkdir -p $(BIN)

@@ -1,0 +1,102 @@
+package nodelogs
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"time"
+)
+
+// journalTimestampLayout is the timestamp of journalctl --output=short-precise,
+// which the kubelet always uses (with --utc). The day is space padded.
+const journalTimestampLayout = "Jan _2 15:04:05.000000"
+
+// LogLine is one line of one node's output with the time used to order it.
+type LogLine struct {
+	Node string
+	Text string
+	// Time is parsed from the line or, for a line without a timestamp (a
+	// continuation, a "-- Boot ... --" marker, a plain file), inherited from
+	// the previous line of the same node, so the line stays right after it.
+	Time time.Time
+	// HasOwnTime says Time came from this line itself.
+	HasOwnTime bool
+}
+
+// parseJournalTimestamp reads the short-precise timestamp at the start of a
+// line. journalctl leaves the year out, so it is taken from now, and a date
+// that would lie in the future (December lines read in January) is put in
+// the previous year.
+func parseJournalTimestamp(line string, now time.Time) (time.Time, bool) {
+	n := len(journalTimestampLayout)
+	if len(line) < n || (len(line) > n && line[n] != ' ') {
+		return time.Time{}, false
+	}
+	parsed, err := time.Parse(journalTimestampLayout, line[:n])
+	if err != nil {
+		return time.Time{}, false
+	}
+	now = now.UTC()
+	withYear := time.Date(now.Year(), parsed.Month(), parsed.Day(), parsed.Hour(), parsed.Minute(), parsed.Second(), parsed.Nanosecond(), time.UTC)
+	if withYear.After(now.Add(24 * time.Hour)) {
+		withYear = withYear.AddDate(-1, 0, 0)
+	}
+	return withYear, true
+}
+
+// splitLines cuts one node's output into lines with their ordering times.
+func splitLines(node string, output []byte, now time.Time) []LogLine {
+	var lines []LogLine
+	var last time.Time
+	scanner := bufio.NewScanner(bytes.NewReader(output))
+	scanner.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for scanner.Scan() {
+		text := scanner.Text()
+		line := LogLine{Node: node, Text: text, Time: last}
+		if ts, ok := parseJournalTimestamp(text, now); ok {
+			line.Time, line.HasOwnTime = ts, true
+			last = ts
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// mergeByTime interleaves the per-node line lists in time order. Each input
+// keeps its own order (a k-way merge, not a sort), so lines without a
+// timestamp never move away from the line they follow. Ties go to the node
+// listed first, which keeps the output deterministic.
+func mergeByTime(perNode [][]LogLine) []LogLine {
+	next := make([]int, len(perNode))
+	var merged []LogLine
+	for {
+		best := -1
+		for i, lines := range perNode {
+			if next[i] >= len(lines) {
+				continue
+			}
+			if best < 0 || lines[next[i]].Time.Before(perNode[best][next[best]].Time) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return merged
+		}
+		merged = append(merged, perNode[best][next[best]])
+		next[best]++
+	}
+}
+
+// writeLines prints lines, each prefixed with its node when prefix is set.
+func writeLines(out io.Writer, lines []LogLine, prefix bool) error {
+	w := bufio.NewWriter(out)
+	for _, line := range lines {
+		if prefix {
+			w.WriteString(line.Node)
+			w.WriteString(": ")
+		}
+		w.WriteString(line.Text)
+		w.WriteByte('\n')
+	}
+	return w.Flush()
+}

@@ -1,0 +1,505 @@
+// Package nodelogs implements "kubectl node-logs": the logs of services and
+// /var/log files of nodes, read through the apiserver's node proxy from the
+// kubelet's /logs/ endpoint (KEP-2258, NodeLogQuery).
+package nodelogs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	roleLabelPrefix     = "node-role.kubernetes.io/"
+	controlPlaneLabel   = roleLabelPrefix + "control-plane"
+	defaultPollInterval = 2 * time.Second
+)
+
+var example = `  # kubelet logs of one node, last 50 lines
+  kubectl node-logs node-1 -q kubelet --tail 50
+
+  # containerd and kubelet logs of every control-plane node in the last hour, merged by time
+  kubectl node-logs --role control-plane -q containerd -q kubelet --since 1h
+
+  # lines matching a pattern on all workers
+  kubectl node-logs --role worker -q kubelet -g "eviction|OOM"
+
+  # a file under /var/log, untouched
+  kubectl node-logs node-1 -q /kube-proxy.log --raw
+
+  # keep printing new kubelet lines of two nodes
+  kubectl node-logs node-1 node-2 -q kubelet -f`
+
+// Ticker is the part of time.Ticker the follow loop needs, so tests can
+// drive polls without waiting.
+type Ticker interface {
+	C() <-chan time.Time
+	Stop()
+}
+
+type realTicker struct{ *time.Ticker }
+
+func (t realTicker) C() <-chan time.Time { return t.Ticker.C }
+
+// NodeLogsOptions holds the flags and resolved state of one invocation.
+type NodeLogsOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	NodeNames   []string
+	Role        string
+	Selector    string
+	Queries     []string
+	SinceTime   string
+	UntilTime   string
+	Since       time.Duration
+	TailLines   int
+	Pattern     string
+	Boot        int
+	Raw         bool
+	Follow      bool
+	Prefix      bool
+	MaxParallel int
+
+	// Filled by Complete.
+	bootSet bool
+	query   LogQuery
+	client  kubernetes.Interface
+
+	// Now and NewTicker are injectable so the follow loop and --since can
+	// be tested without a real clock.
+	Now          func() time.Time
+	NewTicker    func(time.Duration) Ticker
+	PollInterval time.Duration
+}
+
+// NewNodeLogsOptions returns options with the flag defaults.
+func NewNodeLogsOptions(streams genericiooptions.IOStreams) *NodeLogsOptions {
+	return &NodeLogsOptions{
+		configFlags:  genericclioptions.NewConfigFlags(true),
+		IOStreams:    streams,
+		TailLines:    -1,
+		MaxParallel:  4,
+		Now:          time.Now,
+		NewTicker:    func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
+		PollInterval: defaultPollInterval,
+	}
+}
+
+// NewCmdNodeLogs returns the "node-logs" command.
+func NewCmdNodeLogs(streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdNodeLogs(NewNodeLogsOptions(streams))
+}
+
+// newCmdNodeLogs lets tests keep a handle on the options (clock, ticker).
+func newCmdNodeLogs(o *NodeLogsOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:          "node-logs [NODE...] -q SERVICE|FILE [flags]",
+		Short:        "Print the logs of services or /var/log files of nodes",
+		Long:         "Print the logs of node services (journald units) or files under /var/log, read from the kubelet's /logs/ endpoint through the apiserver node proxy. The kubelet must run with enableSystemLogQuery: true. Lines of several nodes are merged by time and prefixed with the node name.",
+		Example:      example,
+		SilenceUsage: true,
+		// kubectl and the plugin mains print the returned error once.
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(c, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&o.Role, "role", "", "Select nodes by role: control-plane (or master), worker (nodes without a node-role.kubernetes.io/* label), or any other X for label node-role.kubernetes.io/X")
+	flags.StringVarP(&o.Selector, "selector", "l", "", "Select nodes by label selector")
+	flags.StringArrayVarP(&o.Queries, "query", "q", nil, "Service name, or file path under /var/log when it contains / or \\; repeatable (at most 4 services, or 1 file)")
+	flags.StringVar(&o.SinceTime, "since-time", "", "Only lines at or after this RFC3339 time")
+	flags.StringVar(&o.UntilTime, "until-time", "", "Only lines up to this RFC3339 time")
+	flags.DurationVar(&o.Since, "since", 0, "Only lines newer than this relative duration, like 5m or 1h")
+	flags.IntVar(&o.TailLines, "tail", o.TailLines, "Lines from the end of the log to show, 0..100000; -1 shows all")
+	flags.StringVarP(&o.Pattern, "grep", "g", "", "Only lines matching this regular expression (the kubelet's pattern)")
+	flags.IntVar(&o.Boot, "boot", 0, "Boot to show: 0 the current one, -1 the previous one, ...")
+	flags.BoolVar(&o.Raw, "raw", false, "Print the node's answer untouched (exactly one node)")
+	flags.BoolVarP(&o.Follow, "follow", "f", false, "Keep polling for new lines every 2s")
+	flags.BoolVar(&o.Prefix, "prefix", false, "Prefix lines with the node name even for a single node")
+	flags.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Nodes queried at the same time")
+	o.configFlags.AddFlags(flags)
+	return cmd
+}
+
+// Complete turns flags into a LogQuery and builds the client.
+func (o *NodeLogsOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.NodeNames = args
+	o.bootSet = cmd.Flags().Changed("boot")
+	query, err := o.buildQuery()
+	if err != nil {
+		return err
+	}
+	o.query = query
+	if o.client == nil {
+		config, err := o.configFlags.ToRESTConfig()
+		if err != nil {
+			return err
+		}
+		if o.client, err = kubernetes.NewForConfig(config); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *NodeLogsOptions) buildQuery() (LogQuery, error) {
+	q := LogQuery{Queries: o.Queries, Pattern: o.Pattern}
+	if o.SinceTime != "" && o.Since != 0 {
+		return q, fmt.Errorf("--since and --since-time both set: use only one")
+	}
+	if o.SinceTime != "" {
+		t, err := time.Parse(time.RFC3339, o.SinceTime)
+		if err != nil {
+			return q, fmt.Errorf("--since-time %q is not RFC3339, write it like 2024-11-26T20:11:59Z", o.SinceTime)
+		}
+		q.SinceTime = &t
+	}
+	if o.Since < 0 {
+		return q, fmt.Errorf("--since=%s is negative: give how far back to go, like 1h", o.Since)
+	}
+	if o.Since > 0 {
+		t := o.Now().Add(-o.Since).UTC()
+		q.SinceTime = &t
+	}
+	if o.UntilTime != "" {
+		t, err := time.Parse(time.RFC3339, o.UntilTime)
+		if err != nil {
+			return q, fmt.Errorf("--until-time %q is not RFC3339, write it like 2024-11-26T20:11:59Z", o.UntilTime)
+		}
+		q.UntilTime = &t
+	}
+	if o.TailLines != -1 {
+		tail := o.TailLines
+		q.TailLines = &tail
+	}
+	if o.bootSet {
+		boot := o.Boot
+		q.Boot = &boot
+	}
+	return q, nil
+}
+
+// Validate checks flag combinations and the kubelet's own rules before any
+// request is sent.
+func (o *NodeLogsOptions) Validate() error {
+	var errs []string
+	if len(o.NodeNames) > 0 && (o.Role != "" || o.Selector != "") {
+		errs = append(errs, "give node names or --role/--selector, not both")
+	}
+	if len(o.NodeNames) == 0 && o.Role == "" && o.Selector == "" {
+		errs = append(errs, "no nodes chosen: name nodes, or use --role or -l/--selector")
+	}
+	if o.Raw && len(o.NodeNames) != 1 {
+		errs = append(errs, "--raw prints one node's answer untouched: name exactly one node")
+	}
+	if o.Raw && o.Follow {
+		errs = append(errs, "--raw and --follow cannot be combined: --follow has to parse timestamps")
+	}
+	if o.Follow && o.query.UntilTime != nil {
+		errs = append(errs, "--follow with --until-time would never print anything new: drop one of them")
+	}
+	if o.Follow {
+		for _, q := range o.query.Queries {
+			if isFileQuery(q) {
+				errs = append(errs, "--follow needs sinceTime, which the kubelet refuses for files: follow a service instead")
+				break
+			}
+		}
+	}
+	if o.MaxParallel < 1 {
+		errs = append(errs, fmt.Sprintf("--max-parallel=%d: must be at least 1", o.MaxParallel))
+	}
+	if err := o.query.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// Run resolves the nodes and prints their logs.
+func (o *NodeLogsOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	nodes, err := o.resolveNodes(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Raw {
+		return o.runRaw(ctx, nodes[0])
+	}
+	prefix := o.Prefix || len(nodes) > 1
+	if o.Follow {
+		return o.follow(ctx, nodes, prefix)
+	}
+	results := o.fetchAll(ctx, nodes, func(string) LogQuery { return o.query })
+	var perNode [][]LogLine
+	var failed []*NodeError
+	now := o.Now()
+	for i, r := range results {
+		if r.err != nil {
+			failed = append(failed, r.err)
+			fmt.Fprintf(o.ErrOut, "error: %v\n", r.err)
+			continue
+		}
+		perNode = append(perNode, splitLines(nodes[i], r.body, now))
+	}
+	if err := writeLines(o.Out, mergeByTime(perNode), prefix); err != nil {
+		return err
+	}
+	return summarize(failed, len(nodes))
+}
+
+// summarize is the command's final error: non-nil when any node failed,
+// after the output of the others has been printed.
+func summarize(failed []*NodeError, total int) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	if total == 1 {
+		return failed[0]
+	}
+	names := make([]string, 0, len(failed))
+	for _, f := range failed {
+		names = append(names, f.Node)
+	}
+	return fmt.Errorf("%d of %d nodes failed: %s (reasons above)", len(failed), total, strings.Join(names, ", "))
+}
+
+// resolveNodes turns names, --role and --selector into node names.
+func (o *NodeLogsOptions) resolveNodes(ctx context.Context) ([]string, error) {
+	if len(o.NodeNames) > 0 {
+		return o.NodeNames, nil
+	}
+	selector, workersOnly, err := roleSelector(o.Role, o.Selector)
+	if err != nil {
+		return nil, err
+	}
+	list, err := o.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	var names []string
+	for _, node := range list.Items {
+		if workersOnly && hasRoleLabel(&node) {
+			continue
+		}
+		names = append(names, node.Name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no node matches --role=%q --selector=%q", o.Role, o.Selector)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// roleSelector maps --role onto a label selector combined with --selector.
+// "worker" cannot be expressed as a selector (it means "no label with this
+// prefix"), so it is reported as a client-side filter instead.
+func roleSelector(role, selector string) (string, bool, error) {
+	if selector != "" {
+		if _, err := labels.Parse(selector); err != nil {
+			return "", false, fmt.Errorf("--selector %q: %v", selector, err)
+		}
+	}
+	var roleReq string
+	workersOnly := false
+	switch role {
+	case "":
+	case "control-plane", "master":
+		roleReq = controlPlaneLabel
+	case "worker":
+		workersOnly = true
+	default:
+		roleReq = roleLabelPrefix + role
+	}
+	parts := []string{}
+	for _, s := range []string{roleReq, selector} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ","), workersOnly, nil
+}
+
+func hasRoleLabel(node *corev1.Node) bool {
+	for key := range node.Labels {
+		if strings.HasPrefix(key, roleLabelPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+type nodeResult struct {
+	body []byte
+	err  *NodeError
+}
+
+// fetchAll queries every node with at most MaxParallel requests in flight.
+// Results come back in the order of nodes, whatever order they finish in.
+func (o *NodeLogsOptions) fetchAll(ctx context.Context, nodes []string, queryFor func(node string) LogQuery) []nodeResult {
+	results := make([]nodeResult, len(nodes))
+	slots := make(chan struct{}, o.MaxParallel)
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			body, err := o.fetch(ctx, node, queryFor(node))
+			if err != nil {
+				results[i].err = explainNodeError(node, err)
+				return
+			}
+			results[i].body = body
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// open starts the request to one node's /logs/ endpoint via the apiserver
+// node proxy.
+func (o *NodeLogsOptions) open(ctx context.Context, node string, query LogQuery) (io.ReadCloser, error) {
+	// One segment with the trailing slash: AbsPath keeps a trailing slash
+	// only then, and the kubelet serves the query on "/logs/", not "/logs".
+	req := o.client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/" + url.PathEscape(node) + "/proxy/logs/")
+	for key, values := range query.Values() {
+		for _, value := range values {
+			req = req.Param(key, value)
+		}
+	}
+	return req.Stream(ctx)
+}
+
+// fetch reads one node's whole answer.
+func (o *NodeLogsOptions) fetch(ctx context.Context, node string, query LogQuery) ([]byte, error) {
+	stream, err := o.open(ctx, node, query)
+	if err != nil {
+		return nil, err
+	}
+	defer stream.Close()
+	reader := bufio.NewReader(stream)
+	if err := checkQueryServed(reader, query); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	_, err = io.Copy(&buf, reader)
+	return buf.Bytes(), err
+}
+
+// checkQueryServed peeks at the start of the answer: a kubelet with
+// enableSystemLogQuery=false ignores the query parameters and answers 200
+// with the HTML listing of /var/log, which must not be printed as logs.
+func checkQueryServed(reader *bufio.Reader, query LogQuery) error {
+	if len(query.Queries) == 0 {
+		return nil
+	}
+	head, _ := reader.Peek(64)
+	trimmed := bytes.TrimSpace(head)
+	if bytes.HasPrefix(trimmed, []byte("<pre>")) || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<!doctype html>")) {
+		return errLogQueryDisabled
+	}
+	return nil
+}
+
+func (o *NodeLogsOptions) runRaw(ctx context.Context, node string) error {
+	stream, err := o.open(ctx, node, o.query)
+	if err != nil {
+		return explainNodeError(node, err)
+	}
+	defer stream.Close()
+	_, err = io.Copy(o.Out, stream)
+	return err
+}
+
+// follow polls every PollInterval, printing only lines not printed before.
+// It returns when ctx is cancelled; the error then names the nodes whose
+// last poll failed, since their output may be incomplete.
+func (o *NodeLogsOptions) follow(ctx context.Context, nodes []string, prefix bool) error {
+	cursors := make(map[string]*followCursor, len(nodes))
+	for _, node := range nodes {
+		cursors[node] = &followCursor{}
+	}
+	queryFor := func(node string) LogQuery {
+		c := cursors[node]
+		if !c.Started() {
+			return o.query
+		}
+		// After the first answer only the cursor matters: a --tail would
+		// cut off lines when more than that arrived between two polls.
+		q := o.query
+		since := c.SinceTime()
+		q.SinceTime, q.TailLines = &since, nil
+		return q
+	}
+	lastFailed := map[string]*NodeError{}
+	poll := func() error {
+		pollStarted := o.Now()
+		results := o.fetchAll(ctx, nodes, queryFor)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var perNode [][]LogLine
+		for i, r := range results {
+			node := nodes[i]
+			if r.err != nil {
+				lastFailed[node] = r.err
+				fmt.Fprintf(o.ErrOut, "error: %v\n", r.err)
+				continue
+			}
+			delete(lastFailed, node)
+			c := cursors[node]
+			perNode = append(perNode, c.Fresh(splitLines(node, r.body, pollStarted)))
+			c.StartAtIfEmpty(pollStarted)
+		}
+		return writeLines(o.Out, mergeByTime(perNode), prefix)
+	}
+
+	ticker := o.NewTicker(o.PollInterval)
+	defer ticker.Stop()
+	for {
+		if err := poll(); err != nil && ctx.Err() == nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			var failed []*NodeError
+			for _, node := range nodes {
+				if f := lastFailed[node]; f != nil {
+					failed = append(failed, f)
+				}
+			}
+			return summarize(failed, len(nodes))
+		case <-ticker.C():
+		}
+	}
+}

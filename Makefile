@@ -232,15 +232,3 @@ e2e: patched
 	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')
-
-# --- tools and component images ---
-# Additions to the tools and images sections above, which stay as they are.
-# CNI's bridge plugin (the tools above have host-local, loopback, ptp and
-# portmap): built for tests on the host, not shipped in the node image.
-# Stamped with its version, which the plugin prints when run without
-# CNI_COMMAND ("CNI bridge plugin v1.9.1").
-CNI_PLUGINS_VERSION := v1.9.1
-tools: $(TOOLS)/cni/bridge
-$(TOOLS)/cni/bridge: $(TOOLS_MOD)
-	$(TOOLS_BUILD) -ldflags '-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(CNI_PLUGINS_VERSION)' \
-		-o $@ github.com/containernetworking/plugins/plugins/main/bridge

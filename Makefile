@@ -227,8 +227,8 @@ cluster-down: $(TOOLS)/cluster
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
 
 E2E_TIMEOUT ?= 60m
-e2e: patched
+e2e: patched build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
-	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) \
+	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_KUBECTL=$(BIN)/kubectl \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')

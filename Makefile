@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e tools images
+	docker netd node-image cluster cluster-config cluster-down e2e bench-nodelogs tools images
 
 all: verify build test
 
@@ -225,6 +225,10 @@ cluster: node-image
 
 cluster-down: $(TOOLS)/cluster
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
+
+# Benchmarks on the running cluster; results go to docs/benchmarks.md.
+bench-nodelogs: build
+	@bash hack/bench/nodelogs.sh $(BIN)/kubectl $(CLUSTER_DIR)/kubeconfig $(CLUSTER) 5 | tee docs/bench-nodelogs.csv
 
 E2E_TIMEOUT ?= 60m
 e2e: patched build

@@ -70,6 +70,16 @@ func (q LogQuery) Validate() error {
 			errs = append(errs, fmt.Errorf("--query service name %q contains characters the kubelet refuses; only letters, digits and - _ . : @ are allowed", service))
 		}
 	}
+	for _, file := range files {
+		// The kubelet opens files inside /var/log with os.OpenRoot, which
+		// refuses any path leaving it; say so before sending.
+		for _, part := range strings.FieldsFunc(file, func(r rune) bool { return r == '/' || r == '\\' }) {
+			if part == ".." {
+				errs = append(errs, fmt.Errorf("--query %q leaves /var/log: the kubelet serves only files under /var/log, name one relative to it (e.g. -q /kube-proxy.log)", file))
+				break
+			}
+		}
+	}
 	if len(services) > maxServices {
 		errs = append(errs, fmt.Errorf("%d services queried, the kubelet accepts at most %d per request: drop some --query flags or run the command once per group", len(services), maxServices))
 	}

@@ -179,3 +179,15 @@ func TestRoleSelector(t *testing.T) {
 		t.Error("a broken selector must be refused before any request")
 	}
 }
+
+func TestFileQueryMayNotLeaveVarLog(t *testing.T) {
+	for _, q := range []string{"../../etc/shadow", "/pods/../../etc/shadow", `..\windows`} {
+		err := LogQuery{Queries: []string{q}}.Validate()
+		if err == nil || !strings.Contains(err.Error(), "leaves /var/log") {
+			t.Errorf("%q: got %v, want a refusal before sending", q, err)
+		}
+	}
+	if err := (LogQuery{Queries: []string{"/containers/x..log"}}).Validate(); err != nil {
+		t.Errorf("a name containing dots is fine: %v", err)
+	}
+}

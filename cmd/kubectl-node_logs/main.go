@@ -1,29 +1,12 @@
-// Command kubectl-node_logs is the krew-style plugin form of "kubectl node-logs": kubectl
-// runs it for "kubectl node-logs" when the command is not built in. It is the
-// same command as the built-in one, from the same constructor.
+// Command kubectl-node_logs is the krew-style plugin form of "kubectl node-logs",
+// from the same constructor as the command built into our kubectl.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-	_ "k8s.io/client-go/plugin/pkg/client/auth" // exec and OIDC credential plugins
-
 	"github.com/kubenext/kubenext/pkg/kubectl/cmd/nodelogs"
+	"github.com/kubenext/kubenext/pkg/kubectl/plugin"
 )
 
 func main() {
-	// Ctrl-C cancels the context so a long-running command (--follow,
-	// --wait) can stop cleanly and still report its summary.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cmd := nodelogs.NewCmdNodeLogs(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
-	}
+	plugin.Main(nodelogs.NewCmdNodeLogs)
 }

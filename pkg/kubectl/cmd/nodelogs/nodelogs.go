@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"net/url"
 	"sort"
 	"strings"
@@ -155,11 +156,7 @@ func (o *NodeLogsOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.query = query
 	if o.client == nil {
-		config, err := o.configFlags.ToRESTConfig()
-		if err != nil {
-			return err
-		}
-		if o.client, err = kubernetes.NewForConfig(config); err != nil {
+		if o.client, err = cmdutil.NewFactory(o.configFlags).KubernetesClientSet(); err != nil {
 			return err
 		}
 	}

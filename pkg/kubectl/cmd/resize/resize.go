@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"sort"
 	"strings"
 	"time"
@@ -108,11 +109,7 @@ func (o *ResizeOptions) Complete(args []string) error {
 		return err
 	}
 	if o.client == nil {
-		config, err := o.configFlags.ToRESTConfig()
-		if err != nil {
-			return err
-		}
-		if o.client, err = kubernetes.NewForConfig(config); err != nil {
+		if o.client, err = cmdutil.NewFactory(o.configFlags).KubernetesClientSet(); err != nil {
 			return err
 		}
 	}

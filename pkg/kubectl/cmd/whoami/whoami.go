@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"sort"
 	"strings"
 
@@ -69,11 +70,8 @@ func (o *WhoAmIOptions) Complete() error {
 	if o.client != nil {
 		return nil
 	}
-	config, err := o.configFlags.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	o.client, err = kubernetes.NewForConfig(config)
+	var err error
+	o.client, err = cmdutil.NewFactory(o.configFlags).KubernetesClientSet()
 	return err
 }
 

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -139,6 +140,6 @@ func build(f flags) (*cluster.Cluster, error) {
 		},
 		Image: f.image, Network: f.network, Subnet: subnet,
 		Kind: abs(f.kind), Kubectl: abs(f.kubectl), Kubeconfig: abs(kubeconfig), StateDir: abs(stateDir),
-		Run: hostprep.ExecRunner{}, Steps: &hostprep.Steps{Out: os.Stdout},
+		Run: hostprep.ExecRunner{}, Steps: &steps.Steps{Out: os.Stdout},
 	}, nil
 }

@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -70,14 +71,14 @@ fail there, it explains the fix and exits non-zero.`,
 			if wrapper == "" {
 				wrapper = defaultWrapper(self)
 			}
-			steps := &hostprep.Steps{Out: cmd.OutOrStdout()}
+			progress := &steps.Steps{Out: cmd.OutOrStdout()}
 			run := hostprep.ExecRunner{}
 			return hostprep.EnsureDocker(cmd.Context(), hostprep.DockerConfig{
 				Run:         run,
 				FS:          os.DirFS("/"),
 				Start:       hostprep.DetachedStarter{},
-				Steps:       steps,
-				Apt:         &hostprep.Apt{Run: run, Steps: steps, PolicyRCD: "/usr/sbin/policy-rc.d"},
+				Steps:       progress,
+				Apt:         &hostprep.Apt{Run: run, Steps: progress, PolicyRCD: "/usr/sbin/policy-rc.d"},
 				Wrapper:     wrapper,
 				ProbeBinary: self,
 				ProbeArgs:   []string{probeArg},
@@ -140,8 +141,8 @@ func newGuardAddCmd() *cobra.Command {
 					return err
 				}
 			}
-			steps := &hostprep.Steps{Out: cmd.OutOrStdout()}
-			return steps.Run(fmt.Sprintf("Guarding %s for cluster %s", joinPrefixes(prefixes), cluster), func() error {
+			progress := &steps.Steps{Out: cmd.OutOrStdout()}
+			return progress.Run(fmt.Sprintf("Guarding %s for cluster %s", joinPrefixes(prefixes), cluster), func() error {
 				return hostprep.Guard{Run: run, Bridge: bridge}.Add(ctx, cluster, prefixes)
 			})
 		},
@@ -209,10 +210,10 @@ func newGuardRemoveCmd() *cobra.Command {
 		Short: "Remove every guard rule of a cluster (both address families)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			steps := &hostprep.Steps{Out: cmd.OutOrStdout()}
-			return steps.Run("Removing guard for cluster "+cluster, func() error {
+			progress := &steps.Steps{Out: cmd.OutOrStdout()}
+			return progress.Run("Removing guard for cluster "+cluster, func() error {
 				n, err := hostprep.Guard{Run: hostprep.ExecRunner{}}.Remove(cmd.Context(), cluster)
-				steps.Note("%d rule(s) removed", n)
+				progress.Note("%d rule(s) removed", n)
 				return err
 			})
 		},

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubenext/kubenext/internal/cluster"
-	"github.com/kubenext/kubenext/internal/hostprep"
 	"github.com/kubenext/kubenext/internal/nodeimage"
 )
 
@@ -49,7 +49,7 @@ func main() {
 			b.Archives = archives
 			b.PodSubnet, b.ServiceSubnet = cluster.PodSubnet, cluster.ServiceSubnet
 			b.Run = nodeimage.ExecRunner{}
-			b.Steps = &hostprep.Steps{Out: cmd.OutOrStdout()}
+			b.Steps = &steps.Steps{Out: cmd.OutOrStdout()}
 			for _, p := range []*string{&b.KindTree, &b.Bin, &b.Tools, &b.WorkDir} {
 				if *p, err = filepath.Abs(*p); err != nil {
 					return err

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -25,7 +26,7 @@ type Cluster struct {
 	Kubeconfig string       // where kind writes the cluster's kubeconfig
 	StateDir   string       // kind config and other files for this cluster
 	Run        hostprep.Runner
-	Steps      *hostprep.Steps
+	Steps      *steps.Steps
 }
 
 type action struct {

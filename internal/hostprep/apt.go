@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"os"
 )
 
@@ -28,7 +29,7 @@ var HostPackages = []Package{
 // Apt installs missing packages with apt-get.
 type Apt struct {
 	Run   Runner
-	Steps *Steps
+	Steps *steps.Steps
 	// PolicyRCD is /usr/sbin/policy-rc.d; a field so tests can point it at a
 	// temporary directory.
 	PolicyRCD string

@@ -3,6 +3,7 @@ package hostprep
 import (
 	"bytes"
 	"context"
+	"github.com/kubenext/kubenext/internal/steps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestAptEnsure(t *testing.T) {
 		return "", 0, false
 	}
 	var out bytes.Buffer
-	a := &Apt{Run: r, Steps: &Steps{Out: &out}, PolicyRCD: policy}
+	a := &Apt{Run: r, Steps: &steps.Steps{Out: &out}, PolicyRCD: policy}
 	if err := a.Ensure(context.Background(), HostPackages); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestAptKeepsExistingPolicyAndReportsFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &fakeRunner{replies: map[string][]reply{aptPrefix + "install -y debootstrap": {{out: "E: Unable to locate package debootstrap", code: 100}}}}
-	a := &Apt{Run: r, Steps: &Steps{Out: &bytes.Buffer{}}, PolicyRCD: policy}
+	a := &Apt{Run: r, Steps: &steps.Steps{Out: &bytes.Buffer{}}, PolicyRCD: policy}
 	err := a.Ensure(context.Background(), []Package{{Name: "debootstrap", Binaries: []string{"debootstrap"}}})
 	if err == nil || !strings.Contains(err.Error(), "Unable to locate") {
 		t.Fatalf("err %v", err)

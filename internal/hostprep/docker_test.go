@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/kubenext/kubenext/internal/steps"
 	"os"
 	"reflect"
 	"strings"
@@ -103,7 +104,7 @@ func allInstalled() map[string]string {
 
 func newConfig(r *fakeRunner, fsys fstest.MapFS, s Starter, out *bytes.Buffer) DockerConfig {
 	return DockerConfig{
-		Run: r, FS: fsys, Start: s, Steps: &Steps{Out: out}, Apt: &Apt{Run: r, Steps: &Steps{Out: out}},
+		Run: r, FS: fsys, Start: s, Steps: &steps.Steps{Out: out}, Apt: &Apt{Run: r, Steps: &steps.Steps{Out: out}},
 		StartTimeout: time.Second, Poll: time.Millisecond,
 		Remove: func(string) error { return nil },
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ type DockerConfig struct {
 	Run   Runner
 	FS    fs.FS // rooted at "/"
 	Start Starter
-	Steps *Steps
+	Steps *steps.Steps
 	Apt   *Apt
 	// Wrapper is the runc wrapper binary; needed only when capabilities
 	// are missing.

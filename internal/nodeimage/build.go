@@ -3,12 +3,11 @@ package nodeimage
 import (
 	"context"
 	"fmt"
+	"github.com/kubenext/kubenext/internal/steps"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-
-	"github.com/kubenext/kubenext/internal/hostprep"
 )
 
 // Builder assembles the node image.
@@ -18,7 +17,7 @@ type Builder struct {
 	Archives []string // image archives to preload
 	WorkDir  string   // _output/nodeimage
 	Run      Runner
-	Steps    *hostprep.Steps
+	Steps    *steps.Steps
 }
 
 // dockerfile adds what `docker import` cannot set: STOPSIGNAL, which
@@ -36,7 +35,7 @@ func (b *Builder) Build(ctx context.Context) error {
 	baseImage := "kubenext/node-base:" + BaseID()
 	contextDir := filepath.Join(b.WorkDir, "context")
 	overlay := filepath.Join(contextDir, "rootfs")
-	steps := []struct {
+	actions := []struct {
 		title string
 		run   func() error
 	}{
@@ -79,7 +78,7 @@ func (b *Builder) Build(ctx context.Context) error {
 			return nil
 		}},
 	}
-	for _, s := range steps {
+	for _, s := range actions {
 		if err := b.Steps.Run(s.title, s.run); err != nil {
 			return err
 		}

@@ -1,4 +1,5 @@
-package hostprep
+// Package steps prints kind-style progress lines for long-running tools.
+package steps
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package hostprep
+package steps
 
 import (
 	"bytes"

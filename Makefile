@@ -71,10 +71,6 @@ plugins: patched
 	@mkdir -p $(BIN)
 	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(PLUGINS))
 
-$(BIN)/kube-apiserver: patched
-	@mkdir -p $(BIN)
-	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $@ ./cmd/kube-apiserver
-
 # --- tools ---
 # Tools that are not Kubernetes build from hack/tools/go.mod (its `tool`
 # directives pin them), so that their dependencies never move Kubernetes'

@@ -1,10 +1,10 @@
 package nodeimage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"github.com/kubenext/kubenext/internal/steps"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,7 +95,7 @@ func dockerImport(ctx context.Context, dir, tag string) error {
 		return err
 	}
 	importCmd.Stdin = pipe
-	var importOut, tarErr limitedBuffer
+	var importOut, tarErr bytes.Buffer
 	importCmd.Stdout, importCmd.Stderr = &importOut, &importOut
 	tarCmd.Stderr = &tarErr
 	if err := importCmd.Start(); err != nil {
@@ -104,25 +104,10 @@ func dockerImport(ctx context.Context, dir, tag string) error {
 	if err := tarCmd.Run(); err != nil {
 		_ = importCmd.Process.Kill()
 		_ = importCmd.Wait()
-		return fmt.Errorf("tar of %s: %w\n%s", dir, err, tarErr.String())
+		return fmt.Errorf("tar of %s: %w\n%s", dir, err, lastLines(tarErr.String(), 20))
 	}
 	if err := importCmd.Wait(); err != nil {
-		return fmt.Errorf("docker import: %w\n%s", err, importOut.String())
+		return fmt.Errorf("docker import: %w\n%s", err, lastLines(importOut.String(), 20))
 	}
 	return nil
 }
-
-// limitedBuffer keeps the last few KiB of a command's output for errors.
-type limitedBuffer struct{ b []byte }
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	l.b = append(l.b, p...)
-	if len(l.b) > 8192 {
-		l.b = l.b[len(l.b)-8192:]
-	}
-	return len(p), nil
-}
-
-func (l *limitedBuffer) String() string { return string(l.b) }
-
-var _ io.Writer = (*limitedBuffer)(nil)

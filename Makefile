@@ -42,7 +42,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
-.PHONY: all build plugins patched test unit integration verify clean version etcd \
+.PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench-nodelogs tools images
 
 all: verify build test
@@ -128,14 +128,27 @@ integration: build $(TOOLS)/etcd
 	KUBENEXT_BIN=$(BIN) KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \
 		go test -count=1 -timeout 10m ./test/integration/...
 
-verify: $(TOOLS)/patchtree
+verify: $(TOOLS)/patchtree $(TOOLS)/codegen
 	@$(TOOLS)/patchtree -root $(CURDIR) verify
+	@$(TOOLS)/codegen -root $(CURDIR) -out $(OUT)/codegen verify
 	@$(MAKE) --no-print-directory patched
 	@files=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
 	go vet ./...
 
 clean:
 	rm -rf $(OUT)
+
+# Generated code (protobuf, swagger docs, deepcopy, conversions, OpenAPI,
+# apply configurations) lives in staging/<module>/90NN-generated-*.patch.
+# After changing an API type in a hand-written patch, run make codegen and
+# commit what it writes; make verify fails while they are stale.
+$(TOOLS)/codegen: $(shell find hack/codegen internal/codegen internal/patchtree internal/hostprep internal/steps -name '*.go') go.mod go.sum
+	@mkdir -p $(TOOLS)
+	GOWORK=off go build -o $@ ./hack/codegen
+
+codegen: $(TOOLS)/codegen
+	@$(TOOLS)/codegen -root $(CURDIR) -out $(OUT)/codegen update
+	@$(MAKE) --no-print-directory patched
 
 # --- cluster ---
 #

@@ -45,6 +45,25 @@ type Header struct {
 	// Calls names the package of ours the patch hooks into, or "none" for
 	// patches that only carry generated code.
 	Calls string
+	// GeneratedBy names the tool that wrote the patch ("hack/codegen
+	// <generator>"); empty for hand-written patches. Generated patches are
+	// numbered 9000 and up, so they apply after every hand-written one.
+	GeneratedBy string
+}
+
+// GeneratedSeriesStart is the first number of the generated patches' range.
+const GeneratedSeriesStart = 9000
+
+// HandWritten returns the series without its generated patches: the input
+// from which hack/codegen regenerates them.
+func (s Series) HandWritten() Series {
+	out := Series{Module: s.Module}
+	for _, p := range s.Patches {
+		if p.Header.GeneratedBy == "" {
+			out.Patches = append(out.Patches, p)
+		}
+	}
+	return out
 }
 
 var patchName = regexp.MustCompile(`^[0-9]{4}-[a-z0-9][a-z0-9-]*\.patch$`)
@@ -94,6 +113,9 @@ func FindSeries(stagingDir string) ([]Series, error) {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkNumberRange(patch); err != nil {
+				return nil, err
+			}
 			s.Patches = append(s.Patches, patch)
 		}
 		all = append(all, s)
@@ -130,6 +152,7 @@ func parseHeader(preamble string) (Header, error) {
 	fields["what"] = &h.What
 	fields["why"] = &h.Why
 	fields["calls"] = &h.Calls
+	fields["generated-by"] = &h.GeneratedBy
 
 	var current *string
 	sc := bufio.NewScanner(strings.NewReader(preamble))
@@ -161,4 +184,18 @@ func parseHeader(preamble string) (Header, error) {
 		return h, fmt.Errorf("header lacks %s; every patch starts with Subject:, What:, Why: and Calls: lines (Calls: names the package of ours it hooks into, or none)", strings.Join(missing, ", "))
 	}
 	return h, nil
+}
+
+// checkNumberRange keeps generated patches after hand-written ones: codegen
+// regenerates them from the tree the hand-written patches produce.
+func checkNumberRange(p Patch) error {
+	var n int
+	fmt.Sscanf(filepath.Base(p.Path), "%04d-", &n)
+	switch generated := p.Header.GeneratedBy != ""; {
+	case generated && n < GeneratedSeriesStart:
+		return fmt.Errorf("%s: a generated patch (Generated-By: %s) must be numbered %d or higher; hack/codegen names them", p.Path, p.Header.GeneratedBy, GeneratedSeriesStart)
+	case !generated && n >= GeneratedSeriesStart:
+		return fmt.Errorf("%s: numbers from %d are for generated patches; number a hand-written patch below it, or add the Generated-By: header if hack/codegen wrote it", p.Path, GeneratedSeriesStart)
+	}
+	return nil
 }

@@ -68,3 +68,30 @@ func Phase(policy v1.RestartPolicy, exit Exit, othersRunning bool) (v1.PodPhase,
 	}
 	return out.Phase, true
 }
+
+// Find returns the pod's keystone container, if it has one.
+func Find(pod *v1.Pod) (*v1.Container, bool) {
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		if c.Lifecycle != nil && c.Lifecycle.Type == v1.LifecycleTypeKeystone {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// restartPolicy is the policy that governs the keystone: its own
+// container-level restartPolicy (KEP-5307) when set, else the pod's.
+func restartPolicy(pod *v1.Pod, c *v1.Container) v1.RestartPolicy {
+	if c.RestartPolicy != nil {
+		switch *c.RestartPolicy {
+		case v1.ContainerRestartPolicyAlways:
+			return v1.RestartPolicyAlways
+		case v1.ContainerRestartPolicyOnFailure:
+			return v1.RestartPolicyOnFailure
+		case v1.ContainerRestartPolicyNever:
+			return v1.RestartPolicyNever
+		}
+	}
+	return pod.Spec.RestartPolicy
+}

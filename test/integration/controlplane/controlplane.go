@@ -16,6 +16,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Options says which binaries to run and how.
@@ -219,4 +221,19 @@ func httpOK(client *http.Client, url string) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// WriteKubeconfig writes a kubeconfig for user in groups, for tests that
+// drive our kubectl binary against the control plane.
+func (cp *ControlPlane) WriteKubeconfig(path, user string, groups ...string) error {
+	cfg, err := cp.ConfigFor(user, groups...)
+	if err != nil {
+		return err
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["integration"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts["integration"] = &clientcmdapi.Context{Cluster: "integration", AuthInfo: user}
+	kc.CurrentContext = "integration"
+	return clientcmd.WriteToFile(*kc, path)
 }

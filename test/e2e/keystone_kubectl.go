@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"path/filepath"
-	"runtime"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
@@ -12,10 +11,8 @@ import (
 )
 
 // talkPodManifest is the talk's keystone pod, kept verbatim in manifests/.
-func talkPodManifest() string {
-	_, self, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(self), "..", "..", "manifests", "examples", "keystone", "talk-pod.yaml")
-}
+// go test runs the suite in its package directory.
+var talkPodManifest = filepath.Join("..", "..", "manifests", "examples", "keystone", "talk-pod.yaml")
 
 var _ = ginkgo.Describe("kubectl and keystone containers", func() {
 	f := framework.NewDefaultFramework("keystone-kubectl")
@@ -38,7 +35,7 @@ var _ = ginkgo.Describe("kubectl and keystone containers", func() {
 			{"apply"},
 			{"apply", "--server-side"},
 		} {
-			args := append(mode, "-n", f.Namespace.Name, "--dry-run=server", "-f", talkPodManifest(),
+			args := append(mode, "-n", f.Namespace.Name, "--dry-run=server", "-f", talkPodManifest,
 				"-o", "jsonpath={.spec.containers[0].lifecycle.type}")
 			out, stderr, err := kubectl(ctx, args...)
 			framework.ExpectNoError(err, "kubectl %v: %s", mode, stderr)

@@ -117,7 +117,7 @@ test: unit integration
 
 # Patches may add tests to upstream packages; they are named TestKubenext*
 # and run here against the patched tree.
-PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet k8s.io/kubernetes/pkg/kubelet/kuberuntime
+PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet k8s.io/kubernetes/pkg/kubelet/kuberuntime k8s.io/kubernetes/pkg/kubelet/pleg
 
 unit: patched
 	go test ./pkg/... ./internal/... ./hack/... ./cmd/...

@@ -1,0 +1,103 @@
+package eventmode
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func TestStartsPollingAndTrustsTheStreamOnlyAfterItSettles(t *testing.T) {
+	c := New(Config{})
+	if d := c.Tick(t0); d.Mode != Polling || d.RelistPeriod != time.Second {
+		t.Fatalf("before any stream: %+v, want polling every 1s", d)
+	}
+	c.Connected(t0)
+	if d := c.Tick(t0.Add(time.Second)); d.Mode != Polling {
+		t.Fatalf("1s after connecting: %+v, want still polling (settle time 2s)", d)
+	}
+	d := c.Tick(t0.Add(2 * time.Second))
+	if d.Mode != Events || d.RelistPeriod != 300*time.Second || d.RelistNow {
+		t.Fatalf("after settling: %+v, want events with a 300s relist", d)
+	}
+}
+
+func TestStreamFailureFallsBackAtOnce(t *testing.T) {
+	c := inEventMode(t)
+	d, delay := c.StreamFailed()
+	if d.Mode != Polling || d.RelistPeriod != time.Second || !d.RelistNow || !d.Fallback {
+		t.Errorf("on failure: %+v, want polling every 1s with an immediate relist", d)
+	}
+	if delay != 100*time.Millisecond {
+		t.Errorf("first reconnect delay = %v, want 100ms", delay)
+	}
+	// A second failure while already polling is not another fallback.
+	if d, _ := c.StreamFailed(); d.Fallback || d.RelistNow {
+		t.Errorf("failure while polling: %+v, want no new fallback", d)
+	}
+}
+
+// Upstream disabled the feature for good after 5 stream errors (k/k#129827).
+func TestReconnectsForeverWithCappedBackoff(t *testing.T) {
+	c := New(Config{})
+	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000}
+	for i, w := range want {
+		_, delay := c.StreamFailed()
+		if delay != w*time.Millisecond {
+			t.Errorf("failure %d: delay %v, want %v", i+1, delay, w*time.Millisecond)
+		}
+	}
+	for range 100 {
+		c.StreamFailed()
+	}
+	c.Connected(t0)
+	if d := c.Tick(t0.Add(2 * time.Second)); d.Mode != Events {
+		t.Fatalf("after 111 failures and a reconnect: %+v, want events again", d)
+	}
+	if _, delay := c.StreamFailed(); delay != 100*time.Millisecond {
+		t.Errorf("a successful connection resets the backoff; got %v", delay)
+	}
+}
+
+func TestLateEventFallsBackUntilTheStreamIsOnTimeAgain(t *testing.T) {
+	c := inEventMode(t)
+	now := t0.Add(10 * time.Second)
+	if d := c.Event(now, now.Add(-500*time.Millisecond)); d.Mode != Events {
+		t.Fatalf("event 500ms late: %+v, want events (lag limit 1s)", d)
+	}
+	d := c.Event(now, now.Add(-1500*time.Millisecond))
+	if d.Mode != Polling || !d.Fallback || !d.RelistNow {
+		t.Fatalf("event 1.5s late: %+v, want fallback to polling", d)
+	}
+	if d := c.Tick(now.Add(5 * time.Second)); d.Mode != Polling {
+		t.Fatalf("no timely event since the lag: %+v, want polling", d)
+	}
+	c.Event(now.Add(6*time.Second), now.Add(6*time.Second))
+	if d := c.Tick(now.Add(7 * time.Second)); d.Mode != Polling {
+		t.Fatalf("1s after a timely event: %+v, want polling", d)
+	}
+	if d := c.Tick(now.Add(8 * time.Second)); d.Mode != Events {
+		t.Fatalf("2s after a timely event: %+v, want events", d)
+	}
+}
+
+func TestCacheFreshnessOnlyInEventMode(t *testing.T) {
+	c := New(Config{})
+	if got := c.CacheFreshAsOf(t0); !got.IsZero() {
+		t.Errorf("polling: fresh as of %v, want zero (the relist stamps the cache)", got)
+	}
+	c = inEventMode(t)
+	if got := c.CacheFreshAsOf(t0.Add(time.Minute)); !got.Equal(t0.Add(time.Minute - time.Second)) {
+		t.Errorf("events: fresh as of %v, want now-1s", got)
+	}
+}
+
+func inEventMode(t *testing.T) *Controller {
+	t.Helper()
+	c := New(Config{})
+	c.Connected(t0)
+	if d := c.Tick(t0.Add(2 * time.Second)); d.Mode != Events {
+		t.Fatalf("setup: %+v", d)
+	}
+	return c
+}

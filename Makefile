@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e bench-nodelogs tools images
+	docker netd node-image cluster cluster-config cluster-down e2e bench-nodelogs bench-pleg tools images
 
 all: verify build test
 
@@ -238,6 +238,16 @@ cluster-down: $(TOOLS)/cluster
 # Benchmarks on the running cluster; results go to docs/benchmarks.md.
 bench-nodelogs: build
 	@bash hack/bench/nodelogs.sh $(BIN)/kubectl $(CLUSTER_DIR)/kubeconfig $(CLUSTER) 5 | tee docs/bench-nodelogs.csv
+
+# Evented against generic PLEG on one worker, same run: kubelet CPU over an
+# idle period with PLEG_PODS pods, and exit-to-status latency over as many
+# exits. About 2 x (PLEG_IDLE + 4 min).
+PLEG_PODS ?= 100
+PLEG_IDLE ?= 5m
+bench-pleg: build
+	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
+	go run ./hack/bench/pleg -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
+		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) | tee $(OUT)/bench-pleg.md
 
 E2E_TIMEOUT ?= 60m
 e2e: patched build

@@ -106,10 +106,10 @@ type Controller struct {
 	cfg      Config
 	mode     Mode
 	failures int // consecutive stream failures, for the backoff
-	// healthySince is when the stream last became usable (connected, or
-	// recovered from lag); zero while it is broken.
-	healthySince time.Time
-	connected    bool
+	connected bool
+	// connectedAt and lastLate bound the quiet period: the stream is
+	// trusted SettleTime after both the connection and the last late event.
+	connectedAt, lastLate time.Time
 }
 
 // New returns a controller in polling mode: nothing is trusted until the
@@ -132,7 +132,6 @@ func (c *Controller) decide(fallback bool) Decision {
 func (c *Controller) fallBack() Decision {
 	was := c.mode
 	c.mode = Polling
-	c.healthySince = time.Time{}
 	return c.decide(was == Events)
 }
 
@@ -142,7 +141,7 @@ func (c *Controller) fallBack() Decision {
 func (c *Controller) Connected(now time.Time) Decision {
 	c.connected = true
 	c.failures = 0
-	c.healthySince = now
+	c.connectedAt, c.lastLate = now, time.Time{}
 	return c.decide(false)
 }
 
@@ -162,22 +161,27 @@ func (c *Controller) StreamFailed() (Decision, time.Duration) {
 }
 
 // Event: an event created at createdAt arrived at now. A late event means
-// the runtime or the kubelet is overloaded; polling takes over until the
-// stream has been on time for SettleTime again.
+// the runtime or the kubelet is overloaded; polling takes over until no
+// event has been late for SettleTime. Right after a connection, late events
+// are normal: containerd replays what it buffered while nobody listened.
+// They delay event mode the same way but are not a fallback.
 func (c *Controller) Event(now, createdAt time.Time) Decision {
-	if now.Sub(createdAt) > c.cfg.MaxLag {
-		return c.fallBack()
+	if now.Sub(createdAt) <= c.cfg.MaxLag {
+		return c.decide(false)
 	}
-	if c.healthySince.IsZero() && c.connected {
-		c.healthySince = now
-	}
-	return c.decide(false)
+	c.lastLate = now
+	return c.fallBack()
 }
 
-// Tick advances time: a connected stream that has been healthy for
-// SettleTime puts the kubelet in event mode.
+// Tick advances time: a stream connected and free of late events for
+// SettleTime puts the kubelet in event mode. No event is needed for that:
+// an idle node sends none.
 func (c *Controller) Tick(now time.Time) Decision {
-	if c.mode == Polling && c.connected && !c.healthySince.IsZero() && now.Sub(c.healthySince) >= c.cfg.SettleTime {
+	quietSince := c.connectedAt
+	if c.lastLate.After(quietSince) {
+		quietSince = c.lastLate
+	}
+	if c.mode == Polling && c.connected && now.Sub(quietSince) >= c.cfg.SettleTime {
 		c.mode = Events
 	}
 	return c.decide(false)

@@ -69,15 +69,33 @@ func TestLateEventFallsBackUntilTheStreamIsOnTimeAgain(t *testing.T) {
 	if d.Mode != Polling || !d.Fallback || !d.RelistNow {
 		t.Fatalf("event 1.5s late: %+v, want fallback to polling", d)
 	}
-	if d := c.Tick(now.Add(5 * time.Second)); d.Mode != Polling {
-		t.Fatalf("no timely event since the lag: %+v, want polling", d)
+	c.Event(now.Add(time.Second), now.Add(-time.Second)) // late again
+	if d := c.Tick(now.Add(2500 * time.Millisecond)); d.Mode != Polling {
+		t.Fatalf("1.5s after the last late event: %+v, want polling", d)
 	}
-	c.Event(now.Add(6*time.Second), now.Add(6*time.Second))
-	if d := c.Tick(now.Add(7 * time.Second)); d.Mode != Polling {
-		t.Fatalf("1s after a timely event: %+v, want polling", d)
+	if d := c.Tick(now.Add(3 * time.Second)); d.Mode != Events {
+		t.Fatalf("2s after the last late event: %+v, want events", d)
 	}
-	if d := c.Tick(now.Add(8 * time.Second)); d.Mode != Events {
-		t.Fatalf("2s after a timely event: %+v, want events", d)
+}
+
+// containerd buffers events while no client listens and replays them on
+// connect; an idle node then sends nothing more. Event mode must still
+// start (the first version waited for a timely event and stayed polling).
+func TestReplayedBacklogOnConnectDelaysButDoesNotBlockEventMode(t *testing.T) {
+	c := New(Config{})
+	c.Connected(t0)
+	for i := range 50 {
+		now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		if d := c.Event(now, now.Add(-time.Hour)); d.Fallback {
+			t.Fatalf("replayed event %d counted as a fallback", i)
+		}
+	}
+	last := t0.Add(490 * time.Millisecond)
+	if d := c.Tick(last.Add(1900 * time.Millisecond)); d.Mode != Polling {
+		t.Fatalf("still within the settle time of the backlog: %+v", d)
+	}
+	if d := c.Tick(last.Add(2 * time.Second)); d.Mode != Events {
+		t.Fatalf("2s after the backlog, no further events: %+v, want events", d)
 	}
 }
 

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kubenext/kubenext/internal/plegbench"
+)
+
+type podWatch struct {
+	w watch.Interface
+}
+
+func (b *bench) watchPods(ctx context.Context) (*podWatch, error) {
+	w, err := b.client.CoreV1().Pods(b.namespace).Watch(ctx, metav1.ListOptions{LabelSelector: "app=plegbench"})
+	if err != nil {
+		return nil, err
+	}
+	return &podWatch{w: w}, nil
+}
+
+func (p *podWatch) stop() { p.w.Stop() }
+
+// collect reads the watch until n pods have shown a terminated container,
+// stamping each on arrival, before anything else is done with the event.
+func (p *podWatch) collect(ctx context.Context, n int, timeout time.Duration) ([]time.Duration, error) {
+	seen := map[string]bool{}
+	var latencies []time.Duration
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for len(seen) < n {
+		select {
+		case <-ctx.Done():
+			return latencies, ctx.Err()
+		case <-deadline.C:
+			return latencies, fmt.Errorf("after %s only %d of %d exits were seen", timeout, len(seen), n)
+		case ev, ok := <-p.w.ResultChan():
+			if !ok {
+				return latencies, fmt.Errorf("the pod watch closed after %d of %d exits", len(seen), n)
+			}
+			received, err := hostUptime()
+			if err != nil {
+				return latencies, err
+			}
+			pod, ok := ev.Object.(*v1.Pod)
+			if !ok || seen[pod.Name] || len(pod.Status.ContainerStatuses) == 0 {
+				continue
+			}
+			t := pod.Status.ContainerStatuses[0].State.Terminated
+			if t == nil {
+				continue
+			}
+			seen[pod.Name] = true
+			exited, err := plegbench.ParseUptime(t.Message)
+			if err != nil {
+				return latencies, fmt.Errorf("pod %s: termination message: %w", pod.Name, err)
+			}
+			latencies = append(latencies, received-exited)
+		}
+	}
+	return latencies, nil
+}

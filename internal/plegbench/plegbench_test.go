@@ -1,0 +1,61 @@
+package plegbench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseUptime(t *testing.T) {
+	d, err := ParseUptime("12345.67 2345.00\n")
+	if err != nil || d != 12345670*time.Millisecond {
+		t.Errorf("ParseUptime = %v, %v", d, err)
+	}
+	if _, err := ParseUptime(""); err == nil {
+		t.Error("empty text accepted")
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	// Fields 14 and 15 (utime, stime) are 250 and 50 ticks; the name has a space.
+	stat := "279 (kube let) S 1 279 279 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 30 0 1000 2000000 3000"
+	got, err := ProcessCPU(stat, 100)
+	if err != nil || got != 3.0 {
+		t.Errorf("ProcessCPU = %v, %v; want 3.0", got, err)
+	}
+	if _, err := ProcessCPU("garbage", 100); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var s []time.Duration
+	for i := 100; i >= 1; i-- {
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	if p := Percentile(s, 50); p != 50*time.Millisecond {
+		t.Errorf("p50 = %v", p)
+	}
+	if p := Percentile(s, 99); p != 99*time.Millisecond {
+		t.Errorf("p99 = %v", p)
+	}
+	if p := Percentile(s, 100); p != 100*time.Millisecond {
+		t.Errorf("p100 = %v", p)
+	}
+}
+
+func TestSetGate(t *testing.T) {
+	in := []byte("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfeatureGates:\n  EventedPLEG: true\n  KeystoneContainers: true\nmaxPods: 110\n")
+	out, err := SetGate(in, "EventedPLEG", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"EventedPLEG: false", "KeystoneContainers: true", "maxPods: 110"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if _, err := SetGate([]byte("kind: Pod\n"), "EventedPLEG", true); err == nil {
+		t.Error("a non-kubelet config was edited")
+	}
+}

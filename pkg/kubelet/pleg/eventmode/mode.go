@@ -103,9 +103,9 @@ type Decision struct {
 // Controller is the mode state machine. It is not safe for concurrent use;
 // the watcher serializes its inputs.
 type Controller struct {
-	cfg      Config
-	mode     Mode
-	failures int // consecutive stream failures, for the backoff
+	cfg       Config
+	mode      Mode
+	failures  int // consecutive stream failures, for the backoff
 	connected bool
 	// connectedAt and lastLate bound the quiet period: the stream is
 	// trusted SettleTime after both the connection and the last late event.

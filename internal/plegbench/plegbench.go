@@ -1,7 +1,6 @@
 // Package plegbench holds the arithmetic and parsing of make bench-pleg:
-// the kubelet's CPU time from /proc, exit-to-status latencies from
-// /proc/uptime stamps, and the KubeletConfiguration edit that flips a gate.
-// hack/bench/pleg does the I/O.
+// the kubelet's CPU time from /proc and exit-to-status latencies from
+// /proc/uptime stamps. hack/bench/pleg does the I/O.
 package plegbench
 
 import (
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
 
 // ParseUptime reads the first field of /proc/uptime (seconds since boot,
@@ -65,23 +62,4 @@ func Percentile(samples []time.Duration, p float64) time.Duration {
 		rank = 1
 	}
 	return s[rank-1]
-}
-
-// SetGate returns the KubeletConfiguration with featureGates[gate] = on,
-// everything else unchanged in meaning.
-func SetGate(config []byte, gate string, on bool) ([]byte, error) {
-	var obj map[string]any
-	if err := yaml.Unmarshal(config, &obj); err != nil {
-		return nil, fmt.Errorf("kubelet config: %w", err)
-	}
-	if kind, _ := obj["kind"].(string); kind != "KubeletConfiguration" {
-		return nil, fmt.Errorf("kubelet config: kind %q, want KubeletConfiguration", obj["kind"])
-	}
-	gates, _ := obj["featureGates"].(map[string]any)
-	if gates == nil {
-		gates = map[string]any{}
-	}
-	gates[gate] = on
-	obj["featureGates"] = gates
-	return yaml.Marshal(obj)
 }

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubenext/kubenext/internal/kubeletconfig"
 	"github.com/kubenext/kubenext/internal/plegbench"
 	"github.com/kubenext/kubenext/internal/steps"
 )
@@ -157,18 +158,16 @@ func (b *bench) docker(ctx context.Context, stdin []byte, args ...string) (strin
 	return string(out), nil
 }
 
-const kubeletConfig = "/var/lib/kubelet/config.yaml"
-
 func (b *bench) setEventedPLEG(ctx context.Context, on bool) error {
-	cfg, err := b.docker(ctx, nil, "cat", kubeletConfig)
+	cfg, err := b.docker(ctx, nil, "cat", kubeletconfig.Path)
 	if err != nil {
 		return err
 	}
-	edited, err := plegbench.SetGate([]byte(cfg), "EventedPLEG", on)
+	edited, err := kubeletconfig.SetGate([]byte(cfg), "EventedPLEG", on)
 	if err != nil {
 		return err
 	}
-	if _, err := b.docker(ctx, edited, "sh", "-c", "cat > "+kubeletConfig+".new && mv "+kubeletConfig+".new "+kubeletConfig); err != nil {
+	if _, err := b.docker(ctx, edited, "sh", "-c", "cat > "+kubeletconfig.Path+".new && mv "+kubeletconfig.Path+".new "+kubeletconfig.Path); err != nil {
 		return err
 	}
 	if _, err := b.docker(ctx, nil, "systemctl", "restart", "kubelet"); err != nil {

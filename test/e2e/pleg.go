@@ -1,0 +1,252 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	kubefeatures "k8s.io/kubernetes/pkg/features"
+	"k8s.io/kubernetes/test/e2e/framework"
+	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
+	admissionapi "k8s.io/pod-security-admission/api"
+	"k8s.io/utils/ptr"
+)
+
+// kubeletMetric reads one unlabelled sample from node's kubelet /metrics.
+func kubeletMetric(ctx context.Context, f *framework.Framework, node, name string) float64 {
+	raw, err := f.ClientSet.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy/metrics").DoRaw(ctx)
+	framework.ExpectNoError(err)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			framework.ExpectNoError(err)
+			return n
+		}
+	}
+	framework.Failf("kubelet on %s has no metric %s", node, name)
+	return 0
+}
+
+func expectEventMode(ctx context.Context, f *framework.Framework, node string) {
+	gomega.Eventually(ctx, func(ctx context.Context) float64 {
+		return kubeletMetric(ctx, f, node, "kubelet_evented_pleg_mode")
+	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(gomega.Equal(1.0), "the kubelet on %s must be in event mode", node)
+}
+
+func shortPod(node, name, script string) *v1.Pod {
+	pod := testPod(name, node, script)
+	pod.Spec.RestartPolicy = v1.RestartPolicyNever
+	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
+	return pod
+}
+
+func waitAllSucceeded(ctx context.Context, f *framework.Framework, names []string, timeout time.Duration) {
+	for _, name := range names {
+		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, name, "Succeeded", timeout,
+			func(p *v1.Pod) (bool, error) {
+				if p.Status.Phase == v1.PodFailed {
+					return false, fmt.Errorf("pod failed: %+v", p.Status.ContainerStatuses)
+				}
+				return p.Status.Phase == v1.PodSucceeded, nil
+			}))
+	}
+}
+
+// duplicateContainers lists sandboxes on node holding two containers with
+// the same name and attempt, the failure of k/k#121003 and #121349.
+func duplicateContainers(ctx context.Context, node string) []string {
+	out, err := exec.CommandContext(ctx, "docker", "exec", node, "crictl", "ps", "-a", "-o", "json").Output()
+	framework.ExpectNoError(err)
+	var listed struct {
+		Containers []struct {
+			PodSandboxID string `json:"podSandboxId"`
+			Metadata     struct {
+				Name    string `json:"name"`
+				Attempt uint32 `json:"attempt"`
+			} `json:"metadata"`
+		} `json:"containers"`
+	}
+	framework.ExpectNoError(json.Unmarshal(out, &listed))
+	seen := map[string]int{}
+	var dups []string
+	for _, c := range listed.Containers {
+		key := fmt.Sprintf("%s/%s#%d", c.PodSandboxID, c.Metadata.Name, c.Metadata.Attempt)
+		if seen[key]++; seen[key] == 2 {
+			dups = append(dups, key)
+		}
+	}
+	return dups
+}
+
+var _ = ginkgo.Describe("Evented PLEG", framework.WithFeatureGate(kubefeatures.EventedPLEG), func() {
+	f := framework.NewDefaultFramework("evented-pleg")
+	f.NamespacePodSecurityLevel = admissionapi.LevelBaseline
+
+	ginkgo.It("follows pod churn from CRI events, without the 1 s relist", func(ctx context.Context) {
+		node := keystoneNode(ctx, f)
+		expectEventMode(ctx, f, node)
+		relistsBefore := kubeletMetric(ctx, f, node, "kubelet_pleg_relist_duration_seconds_count")
+		start := time.Now()
+		var names []string
+		for i := range 20 {
+			name := fmt.Sprintf("churn-%d", i)
+			e2epod.NewPodClient(f).Create(ctx, shortPod(node, name, "sleep 1"))
+			names = append(names, name)
+		}
+		waitAllSucceeded(ctx, f, names, 2*time.Minute)
+		for _, name := range names {
+			framework.ExpectNoError(f.ClientSet.CoreV1().Pods(f.Namespace.Name).Delete(ctx, name, metav1.DeleteOptions{}))
+		}
+		for _, name := range names {
+			framework.ExpectNoError(e2epod.WaitForPodNotFoundInNamespace(ctx, f.ClientSet, name, f.Namespace.Name, time.Minute))
+		}
+		elapsed := time.Since(start)
+		relists := kubeletMetric(ctx, f, node, "kubelet_pleg_relist_duration_seconds_count") - relistsBefore
+		// Generic relisting would have run about once a second.
+		gomega.Expect(relists).To(gomega.BeNumerically("<", elapsed.Seconds()/4),
+			"%v full relists in %v: the 1 s relist must be off while events flow", relists, elapsed)
+		expectEventMode(ctx, f, node)
+	})
+
+	ginkgo.It("sees a crashing container and restarts it", func(ctx context.Context) {
+		node := keystoneNode(ctx, f)
+		expectEventMode(ctx, f, node)
+		pod := testPod("crasher", node, "sleep 1; exit 3")
+		pod.Spec.RestartPolicy = v1.RestartPolicyAlways
+		pod = e2epod.NewPodClient(f).Create(ctx, pod)
+		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "restarted twice", 2*time.Minute,
+			func(p *v1.Pod) (bool, error) {
+				if len(p.Status.ContainerStatuses) == 0 {
+					return false, nil
+				}
+				s := p.Status.ContainerStatuses[0]
+				return s.RestartCount >= 2 && s.LastTerminationState.Terminated != nil && s.LastTerminationState.Terminated.ExitCode == 3, nil
+			}))
+	})
+
+	ginkgo.It("clears readiness as soon as a container terminates (k/k#128820)", func(ctx context.Context) {
+		node := keystoneNode(ctx, f)
+		pod := shortPod(node, "ready-then-gone", "touch /tmp/ready; sleep 5")
+		pod.Spec.Containers[0].ReadinessProbe = &v1.Probe{
+			ProbeHandler:  v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "/tmp/ready"}}},
+			PeriodSeconds: 1,
+		}
+		pod = e2epod.NewPodClient(f).Create(ctx, pod)
+		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "ready", time.Minute,
+			func(p *v1.Pod) (bool, error) {
+				return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
+			}))
+		pod = waitForPhase(ctx, f, pod, v1.PodSucceeded, time.Minute)
+		s := pod.Status.ContainerStatuses[0]
+		gomega.Expect(s.Ready).To(gomega.BeFalse(), "a terminated container is not ready")
+		for _, c := range pod.Status.Conditions {
+			if c.Type == v1.PodReady || c.Type == v1.ContainersReady {
+				gomega.Expect(c.Status).To(gomega.Equal(v1.ConditionFalse), "%s after termination", c.Type)
+			}
+		}
+	})
+
+	ginkgo.It("shows an in-place resize as complete within 2 s (k/k#129829)", func(ctx context.Context) {
+		node := keystoneNode(ctx, f)
+		expectEventMode(ctx, f, node)
+		pod := testPod("resized", node, "exec sleep 100000")
+		pod.Spec.Containers[0].Resources = v1.ResourceRequirements{
+			Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")},
+			Limits:   v1.ResourceList{v1.ResourceCPU: resource.MustParse("200m")},
+		}
+		pod = e2epod.NewPodClient(f).CreateSync(ctx, pod)
+		patch := []byte(`{"spec":{"containers":[{"name":"main","resources":{"requests":{"cpu":"150m"},"limits":{"cpu":"300m"}}}]}}`)
+		start := time.Now()
+		_, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "resize")
+		framework.ExpectNoError(err)
+		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "resize actuated", 30*time.Second,
+			func(p *v1.Pod) (bool, error) {
+				for _, c := range p.Status.Conditions {
+					if c.Type == v1.PodResizePending || c.Type == v1.PodResizeInProgress {
+						return false, nil
+					}
+				}
+				r := p.Status.ContainerStatuses[0].Resources
+				return r != nil && r.Limits.Cpu().MilliValue() == 300 && r.Requests.Cpu().MilliValue() == 150, nil
+			}))
+		took := time.Since(start)
+		gomega.Expect(took).To(gomega.BeNumerically("<", 2*time.Second), "resize seen complete after %v", took)
+	})
+
+	ginkgo.It("starts and stops static pods (k/k#123087)", framework.WithSerial(), func(ctx context.Context) {
+		node := keystoneNode(ctx, f)
+		name := "kubenext-static-" + f.Namespace.Name
+		manifest := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: %s
+    imagePullPolicy: Never
+    command: ["sh", "-c", "exec sleep 100000"]
+`, name, f.Namespace.Name, env().TestImage)
+		path := "/etc/kubernetes/manifests/" + name + ".yaml"
+		cmd := exec.CommandContext(ctx, "docker", "exec", "-i", node, "sh", "-c", "cat > "+path)
+		cmd.Stdin = strings.NewReader(manifest)
+		out, err := cmd.CombinedOutput()
+		framework.ExpectNoError(err, "%s", out)
+		ginkgo.DeferCleanup(func(ctx context.Context) { nodeExec(ctx, node, "rm", "-f", path) })
+		mirror := name + "-" + node
+		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, mirror, "Running", 2*time.Minute,
+			func(p *v1.Pod) (bool, error) { return p.Status.Phase == v1.PodRunning, nil }))
+		nodeExec(ctx, node, "rm", "-f", path)
+		framework.ExpectNoError(e2epod.WaitForPodNotFoundInNamespace(ctx, f.ClientSet, mirror, f.Namespace.Name, 2*time.Minute))
+	})
+
+	ginkgo.It("survives 5 containerd restarts during churn of 200 pods", framework.WithDisruptive(), framework.WithSerial(), func(ctx context.Context) {
+		node := keystoneNode(ctx, f)
+		expectEventMode(ctx, f, node)
+		reconnectsBefore := kubeletMetric(ctx, f, node, "kubelet_evented_pleg_reconnects_total")
+		const waves, perWave = 10, 20
+		restarts := 0
+		for w := range waves {
+			var names []string
+			for i := range perWave {
+				name := fmt.Sprintf("wave-%d-%d", w, i)
+				e2epod.NewPodClient(f).Create(ctx, shortPod(node, name, fmt.Sprintf("sleep 2; echo wave-%d-%d > /dev/termination-log", w, i)))
+				names = append(names, name)
+			}
+			if w%2 == 1 && restarts < 5 {
+				ginkgo.By(fmt.Sprintf("restarting containerd on %s (%d of 5)", node, restarts+1))
+				nodeExec(ctx, node, "systemctl", "restart", "containerd")
+				restarts++
+			}
+			waitAllSucceeded(ctx, f, names, 3*time.Minute)
+			for _, name := range names {
+				p, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Get(ctx, name, metav1.GetOptions{})
+				framework.ExpectNoError(err)
+				t := p.Status.ContainerStatuses[0].State.Terminated
+				gomega.Expect(t).NotTo(gomega.BeNil(), name)
+				gomega.Expect(t.ExitCode).To(gomega.BeZero(), name)
+				gomega.Expect(strings.TrimSpace(t.Message)).To(gomega.Equal(name), "the status is the pod's own")
+				gomega.Expect(p.Status.ContainerStatuses[0].RestartCount).To(gomega.BeZero(), name)
+			}
+			gomega.Expect(duplicateContainers(ctx, node)).To(gomega.BeEmpty(), "no sandbox may hold two containers of one name and attempt")
+			for _, name := range names {
+				framework.ExpectNoError(f.ClientSet.CoreV1().Pods(f.Namespace.Name).Delete(ctx, name, metav1.DeleteOptions{}))
+			}
+		}
+		gomega.Expect(restarts).To(gomega.Equal(5))
+		expectEventMode(ctx, f, node)
+		gomega.Expect(kubeletMetric(ctx, f, node, "kubelet_evented_pleg_reconnects_total") - reconnectsBefore).To(gomega.BeNumerically(">=", 5))
+	})
+})

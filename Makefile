@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e bench-nodelogs bench-pleg tools images
+	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg tools images
 
 all: verify build test
 
@@ -159,6 +159,7 @@ codegen: $(TOOLS)/codegen
 
 CLUSTER        ?= kubenext
 WORKERS        ?= 1
+GATE_OFF_WORKERS ?= 1
 GATES          ?=
 NETWORK        ?= kubenext
 NETWORK_SUBNET ?= 172.30.0.0/24
@@ -167,7 +168,7 @@ NODE_IMAGE     := kubenext/node:$(IMAGE_TAG)
 NETD_IMAGE     := docker.io/kubenext/netd:$(IMAGE_TAG)
 TEST_IMAGE     := docker.io/kubenext/busybox:$(IMAGE_TAG)
 CLUSTER_DIR    := $(OUT)/clusters/$(CLUSTER)
-CLUSTER_FLAGS   = --name $(CLUSTER) --workers $(WORKERS) --gates '$(GATES)' \
+CLUSTER_FLAGS   = --name $(CLUSTER) --workers $(WORKERS) --gate-off-workers $(GATE_OFF_WORKERS) --gates '$(GATES)' \
 	--network $(NETWORK) --subnet $(NETWORK_SUBNET) \
 	--kind $(TOOLS)/kind --kubectl $(BIN)/kubectl --state-dir $(OUT)/clusters
 KIND_TREE       = $(OUT)/src/sigs.k8s.io/kind@$(shell cd hack/tools && GOWORK=off go list -m -f '{{.Version}}' sigs.k8s.io/kind)
@@ -234,6 +235,13 @@ cluster: node-image
 
 cluster-down: $(TOOLS)/cluster
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
+
+# Benchmarks; results are recorded in docs/benchmarks.md. bench-relist
+# needs no cluster; the others run on the one make cluster started.
+bench: bench-relist bench-nodelogs bench-pleg
+
+bench-relist: patched
+	go test -run '^$$' -bench BenchmarkKubenextRelist -benchtime 200x k8s.io/kubernetes/pkg/kubelet/pleg
 
 # Benchmarks on the running cluster; results go to docs/benchmarks.md.
 bench-nodelogs: build

@@ -25,7 +25,7 @@ import (
 type flags struct {
 	name, image, network, subnet, gates string
 	kind, kubectl, kubeconfig, stateDir string
-	workers                             int
+	workers, gateOffWorkers             int
 }
 
 func main() {
@@ -37,6 +37,7 @@ func main() {
 	pf.StringVar(&f.name, "name", "kubenext", "cluster name")
 	pf.StringVar(&f.image, "image", "", "node image (required for create)")
 	pf.IntVar(&f.workers, "workers", 1, "number of worker nodes")
+	pf.IntVar(&f.gateOffWorkers, "gate-off-workers", 1, "extra workers whose kubelet runs with KeystoneContainers=false, labelled "+cluster.GateOffLabel+"="+cluster.GateOffLabelValue)
 	pf.StringVar(&f.gates, "gates", "", "feature gates on top of the defaults, e.g. EventedPLEG=false")
 	pf.StringVar(&f.network, "network", "kubenext", "docker network for the nodes")
 	pf.StringVar(&f.subnet, "subnet", "172.30.0.0/24", "subnet of that network; guarded before nodes start")
@@ -101,6 +102,9 @@ func build(f flags) (*cluster.Cluster, error) {
 	if f.workers < 0 {
 		return nil, fmt.Errorf("--workers=%d: want 0 or more", f.workers)
 	}
+	if f.gateOffWorkers < 0 {
+		return nil, fmt.Errorf("--gate-off-workers=%d: want 0 or more", f.gateOffWorkers)
+	}
 	subnet, err := hostprep.ParseSubnet(f.subnet)
 	if err != nil {
 		return nil, fmt.Errorf("--subnet: %w", err)
@@ -134,7 +138,7 @@ func build(f flags) (*cluster.Cluster, error) {
 	}
 	return &cluster.Cluster{
 		Spec: cluster.Spec{
-			Name: f.name, Workers: f.workers, Gates: gates,
+			Name: f.name, Workers: f.workers, GateOffWorkers: f.gateOffWorkers, Gates: gates,
 			PodSubnet: cluster.PodSubnet, ServiceSubnet: cluster.ServiceSubnet,
 			Host: cluster.HostFacts{CgroupV1: v1, CannotLowerOOMScore: slices.Contains(missing, "CAP_SYS_RESOURCE")},
 		},

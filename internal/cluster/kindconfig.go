@@ -4,17 +4,32 @@ import (
 	"fmt"
 
 	"sigs.k8s.io/yaml"
+
+	kubenextfeatures "github.com/kubenext/kubenext/pkg/features"
 )
 
 // Spec is everything that shapes a cluster's kind configuration.
 type Spec struct {
-	Name          string
-	Workers       int
-	Gates         map[string]bool
-	PodSubnet     string
-	ServiceSubnet string
-	Host          HostFacts
+	Name    string
+	Workers int
+	// GateOffWorkers are added after Workers. Their kubelet runs with
+	// KeystoneContainers=false while the API server and every other node
+	// have Gates, so that the e2e suite can show what a pod with a
+	// keystone does on a kubelet that does not know the feature.
+	GateOffWorkers int
+	Gates          map[string]bool
+	PodSubnet      string
+	ServiceSubnet  string
+	Host           HostFacts
 }
+
+// GateOffLabel, set to GateOffLabelValue, marks the GateOffWorkers, so
+// that tests can find them and keep keystone pods that expect the feature
+// off them.
+const (
+	GateOffLabel      = "kubenext.io/keystone"
+	GateOffLabelValue = "off"
+)
 
 // The subset of kind's v1alpha4 Cluster that we set. Depending on kind's
 // Go types would pull kind's module graph into ours for a dozen fields.
@@ -31,7 +46,9 @@ type kindCluster struct {
 }
 
 type kindNode struct {
-	Role string `json:"role"`
+	Role                 string            `json:"role"`
+	Labels               map[string]string `json:"labels,omitempty"`
+	KubeadmConfigPatches []string          `json:"kubeadmConfigPatches,omitempty"`
 }
 
 type kindNetworking struct {
@@ -50,6 +67,9 @@ func KindConfig(spec Spec) ([]byte, error) {
 	if spec.Workers < 0 {
 		return nil, fmt.Errorf("WORKERS=%d: a cluster has zero or more workers", spec.Workers)
 	}
+	if spec.GateOffWorkers < 0 {
+		return nil, fmt.Errorf("GATE_OFF_WORKERS=%d: want 0 or more", spec.GateOffWorkers)
+	}
 	c := kindCluster{
 		Kind:         "Cluster",
 		APIVersion:   "kind.x-k8s.io/v1alpha4",
@@ -65,6 +85,15 @@ func KindConfig(spec Spec) ([]byte, error) {
 	}
 	for range spec.Workers {
 		c.Nodes = append(c.Nodes, kindNode{Role: "worker"})
+	}
+	// Last, so that <cluster>-worker, which make bench-pleg uses, stays a
+	// worker with every gate of the cluster whenever WORKERS > 0.
+	for range spec.GateOffWorkers {
+		c.Nodes = append(c.Nodes, kindNode{
+			Role:                 "worker",
+			Labels:               map[string]string{GateOffLabel: GateOffLabelValue},
+			KubeadmConfigPatches: []string{keystoneOffJoinPatch},
+		})
 	}
 	if spec.Host.CannotLowerOOMScore {
 		c.ContainerdConfigPatches = append(c.ContainerdConfigPatches,
@@ -85,3 +114,22 @@ func kubeletPatch(host HostFacts) string {
 	}
 	return patch
 }
+
+// keystoneOffJoinPatch turns KeystoneContainers off on one joining node's
+// kubelet. The cluster's featureGates cannot: every kubelet that joins
+// reads the same KubeletConfiguration from kubeadm's kubelet-config
+// ConfigMap. A kubelet --feature-gates flag can, because the kubelet lets
+// a flag win over its config file gate by gate, so the node keeps every
+// other gate of the cluster. kubeadm writes the flag to that node's
+// /var/lib/kubelet/kubeadm-flags.env.
+//
+// kubeadm v1beta4 lists kubeletExtraArgs as {name, value}. The patch names
+// no apiVersion on purpose: kind then merges the list by name into its
+// v1beta4 JoinConfiguration (node-ip, provider-id and node-labels stay),
+// whereas with an apiVersion that stopped matching kind's template kind
+// would skip the patch without a word and the node would run the gate on.
+var keystoneOffJoinPatch = "kind: JoinConfiguration\n" +
+	"nodeRegistration:\n" +
+	"  kubeletExtraArgs:\n" +
+	"  - name: feature-gates\n" +
+	"    value: " + string(kubenextfeatures.KeystoneContainers) + "=false\n"

@@ -67,23 +67,19 @@ var DefaultConfig = Config{
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig
-	if c.PollPeriod > 0 {
-		d.PollPeriod = c.PollPeriod
+	return Config{
+		PollPeriod:     orDefault(c.PollPeriod, d.PollPeriod),
+		EventPeriod:    orDefault(c.EventPeriod, d.EventPeriod),
+		MaxLag:         orDefault(c.MaxLag, d.MaxLag),
+		SettleTime:     orDefault(c.SettleTime, d.SettleTime),
+		BackoffInitial: orDefault(c.BackoffInitial, d.BackoffInitial),
+		BackoffMax:     orDefault(c.BackoffMax, d.BackoffMax),
 	}
-	if c.EventPeriod > 0 {
-		d.EventPeriod = c.EventPeriod
-	}
-	if c.MaxLag > 0 {
-		d.MaxLag = c.MaxLag
-	}
-	if c.SettleTime > 0 {
-		d.SettleTime = c.SettleTime
-	}
-	if c.BackoffInitial > 0 {
-		d.BackoffInitial = c.BackoffInitial
-	}
-	if c.BackoffMax > 0 {
-		d.BackoffMax = c.BackoffMax
+}
+
+func orDefault(v, d time.Duration) time.Duration {
+	if v > 0 {
+		return v
 	}
 	return d
 }

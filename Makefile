@@ -152,7 +152,7 @@ codegen: $(TOOLS)/codegen
 
 # --- cluster ---
 #
-#   make cluster                         1 control-plane + 1 worker, every gate of ours on
+#   make cluster                         1 control-plane + 1 worker (every gate of ours on) + 1 gate-off worker
 #   make cluster WORKERS=2 GATES=EventedPLEG=false
 #   make e2e [FOCUS=Smoke]
 #   make cluster-down

@@ -14,8 +14,8 @@ type Spec struct {
 	Workers int
 	// GateOffWorkers are added after Workers. Their kubelet runs with
 	// KeystoneContainers=false while the API server and every other node
-	// have Gates, so that the e2e suite can show what a pod with a
-	// keystone does on a kubelet that does not know the feature.
+	// have Gates, so that the e2e suite can show that a pod with a
+	// keystone gets upstream's behaviour from such a kubelet.
 	GateOffWorkers int
 	Gates          map[string]bool
 	PodSubnet      string
@@ -126,8 +126,9 @@ func kubeletPatch(host HostFacts) string {
 // kubeadm v1beta4 lists kubeletExtraArgs as {name, value}. The patch names
 // no apiVersion on purpose: kind then merges the list by name into its
 // v1beta4 JoinConfiguration (node-ip, provider-id and node-labels stay),
-// whereas with an apiVersion that stopped matching kind's template kind
-// would skip the patch without a word and the node would run the gate on.
+// and kubeadm would refuse the list if kind ever rendered another version.
+// A patch with an apiVersion that no longer matched kind's template would
+// instead be skipped without a word, leaving the gate on.
 var keystoneOffJoinPatch = "kind: JoinConfiguration\n" +
 	"nodeRegistration:\n" +
 	"  kubeletExtraArgs:\n" +

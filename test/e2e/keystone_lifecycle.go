@@ -13,15 +13,12 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/component-base/featuregate"
 	"k8s.io/kubernetes/test/e2e/framework"
 	e2ejob "k8s.io/kubernetes/test/e2e/framework/job"
-	e2enode "k8s.io/kubernetes/test/e2e/framework/node"
 	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
 	admissionapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubenext/kubenext/internal/kubeletconfig"
 	"github.com/kubenext/kubenext/pkg/features"
 )
 
@@ -85,30 +82,15 @@ func waitForPhase(ctx context.Context, f *framework.Framework, pod *v1.Pod, phas
 	return got
 }
 
-// keystoneNode is a schedulable worker; the specs pin their pods to it so
-// that the kubelet restarts hit the node the pod runs on.
+// keystoneNode is a ready worker whose kubelet has the gate on; the specs
+// pin their pods to it so that kubelet restarts hit the pod's node.
 func keystoneNode(ctx context.Context, f *framework.Framework) string {
-	nodes, err := e2enode.GetReadySchedulableNodes(ctx, f.ClientSet)
-	framework.ExpectNoError(err)
-	for _, n := range nodes.Items {
-		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; !cp {
-			return n.Name
-		}
-	}
-	return nodes.Items[0].Name
+	return nodeWithKeystoneGate(ctx, f, true)
 }
 
 func nodeExec(ctx context.Context, node string, args ...string) {
 	out, err := exec.CommandContext(ctx, "docker", append([]string{"exec", "-i", node}, args...)...).CombinedOutput()
 	framework.ExpectNoError(err, "docker exec %s %s: %s", node, strings.Join(args, " "), out)
-}
-
-func restartKubelet(ctx context.Context, f *framework.Framework, node string) {
-	nodeExec(ctx, node, "systemctl", "restart", "kubelet")
-	gomega.Eventually(ctx, func(ctx context.Context) bool {
-		n, err := f.ClientSet.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		return err == nil && isReady(*n)
-	}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(gomega.BeTrueBecause("node %s must be Ready after the kubelet restart", node))
 }
 
 var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(features.KeystoneContainers), func() {
@@ -195,7 +177,7 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 			return err == nil && len(events.Items) > 0
 		}).WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).Should(gomega.BeTrueBecause("the kubelet must kill the sidecar after the keystone exits"))
 		ginkgo.By("restarting the kubelet on " + node)
-		restartKubelet(ctx, f, node)
+		restartKubeletAndWaitReady(ctx, f, node)
 		pod = waitForPhase(ctx, f, pod, v1.PodSucceeded, 2*time.Minute)
 		gomega.Expect(terminatedState(pod, "main").ExitCode).To(gomega.BeZero())
 		gomega.Expect(terminatedState(pod, "sidecar").ExitCode).To(gomega.Equal(int32(137)))
@@ -233,11 +215,9 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		gomega.Expect(reason).To(gomega.Equal("BackoffLimitExceeded"))
 	})
 
-	ginkgo.It("leaves pods to upstream's rules on a kubelet with the gate off", framework.WithDisruptive(), framework.WithSerial(), func(ctx context.Context) {
-		node := keystoneNode(ctx, f)
-		setKubeletGate(ctx, f, node, features.KeystoneContainers, false)
-		ginkgo.DeferCleanup(func(ctx context.Context) { setKubeletGate(ctx, f, node, features.KeystoneContainers, true) })
-
+	ginkgo.It("leaves pods to upstream's rules on a kubelet with the gate off", func(ctx context.Context) {
+		node := nodeWithKeystoneGate(ctx, f, false)
+		gomega.Expect(kubeletFeatureGates(ctx, f, node)).To(gomega.HaveKeyWithValue(string(features.KeystoneContainers), false), "the kubelet on %s", node)
 		pod := keystonePodOn(node, "keystone-gate-off", v1.RestartPolicyNever, keystoneScript(1, 0), sidecarExitsOnTerm)
 		pod = e2epod.NewPodClient(f).Create(ctx, pod)
 		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "keystone exited", time.Minute,
@@ -283,16 +263,3 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		}
 	})
 })
-
-// setKubeletGate restarts node's kubelet with gate set in its config file.
-func setKubeletGate(ctx context.Context, f *framework.Framework, node string, gate featuregate.Feature, on bool) {
-	raw, err := exec.CommandContext(ctx, "docker", "exec", node, "cat", kubeletconfig.Path).Output()
-	framework.ExpectNoError(err)
-	edited, err := kubeletconfig.SetGate(raw, string(gate), on)
-	framework.ExpectNoError(err)
-	cmd := exec.CommandContext(ctx, "docker", "exec", "-i", node, "sh", "-c", "cat > "+kubeletconfig.Path+".new && mv "+kubeletconfig.Path+".new "+kubeletconfig.Path)
-	cmd.Stdin = strings.NewReader(string(edited))
-	out, err := cmd.CombinedOutput()
-	framework.ExpectNoError(err, "%s", out)
-	restartKubelet(ctx, f, node)
-}

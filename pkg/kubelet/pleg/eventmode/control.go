@@ -73,6 +73,7 @@ func (c *RelistControl) FreshAsOf(now time.Time) time.Time {
 	return now.Add(-c.maxLag)
 }
 
+// Apply sets the period and mode a controller Decision asks for.
 func (c *RelistControl) Apply(d Decision) {
 	c.periodNanos.Store(int64(d.RelistPeriod))
 	c.events.Store(d.Mode == Events)
@@ -81,7 +82,7 @@ func (c *RelistControl) Apply(d Decision) {
 	}
 }
 
-// signalFresh prompts a freshness check; signals coalesce.
+// SignalFresh prompts a freshness check; signals coalesce.
 func (c *RelistControl) SignalFresh() {
 	select {
 	case c.fresh <- struct{}{}:
@@ -89,8 +90,13 @@ func (c *RelistControl) SignalFresh() {
 	}
 }
 
-// requestRelist asks for a full relist; requests coalesce.
+// RequestRelist asks for a full relist; requests coalesce. The PLEG calls
+// it when a per-pod relist fails, since in event mode no full relist is due
+// for minutes. A no-op on a nil control.
 func (c *RelistControl) RequestRelist() {
+	if c == nil {
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:

@@ -266,7 +266,12 @@ func (b *bench) exitLatencies(ctx context.Context) ([]time.Duration, error) {
 	if _, err := b.client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.namespace}}, metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
+	// Created at 10 per second rather than all at once: a burst of runc
+	// starts is what makes some of them fail on this host.
+	pace := time.NewTicker(100 * time.Millisecond)
+	defer pace.Stop()
 	for i := range b.pods {
+		<-pace.C
 		deadline := base + i/5
 		script := "while [ $(cut -d. -f1 /proc/uptime) -lt " + strconv.Itoa(deadline) + " ]; do sleep 0.05; done; cat /proc/uptime > /dev/termination-log"
 		if _, err := b.client.CoreV1().Pods(b.namespace).Create(ctx, b.pod(fmt.Sprintf("exit-%03d", i), script), metav1.CreateOptions{}); err != nil {

@@ -80,6 +80,12 @@ func run(ctx context.Context, c config) error {
 	}
 	progress := &steps.Steps{Out: os.Stderr}
 	b := &bench{config: c, client: client, steps: progress}
+	// A previous run that was interrupted leaves its namespace behind.
+	if _, err := client.CoreV1().Namespaces().Get(ctx, c.namespace, metav1.GetOptions{}); err == nil {
+		if err := progress.Run("Deleting namespace "+c.namespace+" left by an earlier run", func() error { return b.deleteNamespace(ctx) }); err != nil {
+			return err
+		}
+	}
 	var results []result
 	for _, mode := range []struct {
 		name    string

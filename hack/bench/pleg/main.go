@@ -95,6 +95,7 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode.name, err)
 		}
+		fmt.Fprintf(os.Stderr, "pleg: %s: kubelet CPU %.2f s over %s; exit-to-status p50 %v, p99 %v over %d exits\n", r.mode, r.cpu, c.idle, r.p50, r.p99, r.exits)
 		results = append(results, r)
 	}
 	// Leave the node as make cluster made it.
@@ -245,13 +246,15 @@ func (b *bench) startPods(ctx context.Context, prefix, script string, spread tim
 		if err != nil {
 			return false, nil
 		}
-		running := 0
+		// A pod whose container failed to start (runc "unable to freeze"
+		// on this host) ends Failed; it is settled, if not idle.
+		settled := 0
 		for _, p := range pods.Items {
-			if p.Status.Phase == v1.PodRunning || p.Status.Phase == v1.PodSucceeded {
-				running++
+			if p.Status.Phase != v1.PodPending {
+				settled++
 			}
 		}
-		return running == b.pods, nil
+		return settled == b.pods, nil
 	})
 }
 

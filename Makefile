@@ -233,7 +233,7 @@ cluster: node-image
 	@$(TOOLS)/cluster create $(CLUSTER_FLAGS) --image $(NODE_IMAGE)
 	@echo $(TEST_IMAGE) > $(CLUSTER_DIR)/test-image
 
-cluster-down: $(TOOLS)/cluster
+cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
 
 # Benchmarks; results are recorded in docs/benchmarks.md. bench-relist

@@ -241,7 +241,7 @@ cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 bench: bench-relist bench-nodelogs bench-pleg
 
 bench-relist: patched
-	go test -run '^$$' -bench BenchmarkKubenextRelist -benchtime 200x k8s.io/kubernetes/pkg/kubelet/pleg
+	go test -run '^$$' -bench BenchmarkKubenextRelist -benchtime 50x k8s.io/kubernetes/pkg/kubelet/pleg
 
 # Benchmarks on the running cluster; results go to docs/benchmarks.md.
 bench-nodelogs: build

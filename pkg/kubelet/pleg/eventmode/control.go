@@ -73,6 +73,18 @@ func (c *RelistControl) FreshAsOf(now time.Time) time.Time {
 	return now.Add(-c.maxLag)
 }
 
+// FreshStamp is what the PLEG stamps its cache with on a freshness tick,
+// and whether to stamp at all: not while per-pod relists are queued or a
+// full relist is pending (their results are not in the cache yet), and
+// never behind the last full relist, which stamped the cache itself.
+func (c *RelistControl) FreshStamp(now time.Time, queuedPodRelists int, lastRelist time.Time) (time.Time, bool) {
+	t := c.FreshAsOf(now)
+	if t.IsZero() || queuedPodRelists > 0 || len(c.Wake()) > 0 || !t.After(lastRelist) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
 // Apply sets the period and mode a controller Decision asks for.
 func (c *RelistControl) Apply(d Decision) {
 	c.periodNanos.Store(int64(d.RelistPeriod))

@@ -54,6 +54,9 @@ func main() {
 			specs = append(specs,
 				func() (images.Spec, error) { return images.Busybox("docker.io/kubenext/busybox:"+extraTag, src) },
 				func() (images.Spec, error) {
+					return images.SupplementalGroups("docker.io/kubenext/supplementalgroups:"+extraTag, src)
+				},
+				func() (images.Spec, error) {
 					return images.ForBinary("docker.io/kubenext/netd:"+extraTag, netd, "/usr/local/bin/kubenext-netd")
 				},
 			)

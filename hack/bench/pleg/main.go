@@ -34,9 +34,9 @@ import (
 )
 
 type config struct {
-	kubeconfig, node, image, namespace string
-	pods                               int
-	idle                               time.Duration
+	kubeconfig, node, image, namespace, csv string
+	pods                                    int
+	idle                                    time.Duration
 }
 
 func main() {
@@ -47,6 +47,7 @@ func main() {
 	flag.StringVar(&c.namespace, "namespace", "plegbench", "namespace created and deleted by the run")
 	flag.IntVar(&c.pods, "pods", 100, "pods on the node, and exits measured, per mode")
 	flag.DurationVar(&c.idle, "idle", 5*time.Minute, "idle period over which the kubelet's CPU is measured")
+	flag.StringVar(&c.csv, "csv", "", "write every timed exit (mode, pod, latency) to this CSV file")
 	flag.Parse()
 	if c.kubeconfig == "" || c.node == "" || c.image == "" {
 		fmt.Fprintln(os.Stderr, "pleg: -kubeconfig, -node and -image are required; run it with make bench-pleg")
@@ -63,10 +64,13 @@ func main() {
 }
 
 type result struct {
-	mode     string
-	cpu      float64 // kubelet CPU seconds over the idle period
-	p50, p99 time.Duration
-	exits    int
+	mode       string
+	exitsRaw   []exitSample
+	cpu        float64 // kubelet CPU seconds over the idle period
+	runtimeCPU float64 // containerd's, over the same period
+	profiled   plegbench.CPUShare
+	p50, p99   time.Duration
+	exits      int
 }
 
 func run(ctx context.Context, c config) error {
@@ -95,16 +99,26 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode.name, err)
 		}
-		fmt.Fprintf(os.Stderr, "pleg: %s: kubelet CPU %.2f s over %s; exit-to-status p50 %v, p99 %v over %d exits\n", r.mode, r.cpu, c.idle, r.p50, r.p99, r.exits)
+		fmt.Fprintf(os.Stderr, "pleg: %s: kubelet CPU %.2f s over %s (PLEG %.2f s of %.2f s profiled), containerd %.2f s; exit-to-status p50 %v, p99 %v over %d exits\n",
+			r.mode, r.cpu, c.idle, r.profiled.PLEG.Seconds(), r.profiled.Total.Seconds(), r.runtimeCPU, r.p50, r.p99, r.exits)
 		results = append(results, r)
 	}
 	// Leave the node as make cluster made it.
 	if err := b.setEventedPLEG(ctx, true); err != nil {
 		return err
 	}
-	fmt.Printf("| kubelet | pods | kubelet CPU over %s idle | exit-to-status p50 | p99 | exits |\n| --- | --- | --- | --- | --- | --- |\n", c.idle)
+	if err := writeExitsCSV(c.csv, results); err != nil {
+		return err
+	}
+	fmt.Printf("| kubelet | pods | kubelet CPU over %s idle | of which PLEG (pprof) | containerd CPU | exit-to-status p50 | p99 | exits |\n", c.idle)
+	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range results {
-		fmt.Printf("| %s | %d | %.2f s | %d ms | %d ms | %d |\n", r.mode, c.pods, r.cpu, r.p50.Milliseconds(), r.p99.Milliseconds(), r.exits)
+		fmt.Printf("| %s | %d | %.2f s | %.2f s | %.2f s | %d ms | %d ms | %d |\n", r.mode, c.pods, r.cpu, r.profiled.PLEG.Seconds(), r.runtimeCPU, r.p50.Milliseconds(), r.p99.Milliseconds(), r.exits)
+	}
+	if len(results) == 2 && results[1].cpu > 0 {
+		ev, gen := results[0], results[1]
+		fmt.Printf("\nevented/generic: kubelet CPU %.2f, PLEG CPU %.2f, kubelet+containerd %.2f\n",
+			ev.cpu/gen.cpu, ratio(ev.profiled.PLEG, gen.profiled.PLEG), (ev.cpu+ev.runtimeCPU)/(gen.cpu+gen.runtimeCPU))
 	}
 	return nil
 }
@@ -124,17 +138,25 @@ func (b *bench) measure(ctx context.Context, name string, evented bool) (result,
 		return r, err
 	}
 	err := b.steps.Run(fmt.Sprintf("Measuring the kubelet's CPU over %s", b.idle), func() error {
-		before, err := b.kubeletCPU(ctx)
+		before, err := b.processCPU(ctx, "kubelet")
 		if err != nil {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(b.idle): // the measurement window itself
+		runtimeBefore, err := b.processCPU(ctx, "containerd")
+		if err != nil {
+			return err
 		}
-		after, err := b.kubeletCPU(ctx)
-		r.cpu = after - before
+		// The window itself: back-to-back CPU profiles that cover it, so
+		// the PLEG's own share can be told from the rest of the kubelet.
+		if r.profiled, err = b.profileKubelet(ctx, b.idle); err != nil {
+			return err
+		}
+		after, err := b.processCPU(ctx, "kubelet")
+		if err != nil {
+			return err
+		}
+		runtimeAfter, err := b.processCPU(ctx, "containerd")
+		r.cpu, r.runtimeCPU = after-before, runtimeAfter-runtimeBefore
 		return err
 	})
 	if err != nil {
@@ -144,8 +166,12 @@ func (b *bench) measure(ctx context.Context, name string, evented bool) (result,
 		return r, err
 	}
 	err = b.steps.Run(fmt.Sprintf("Timing %d container exits", b.pods), func() error {
-		lat, err := b.exitLatencies(ctx)
-		r.exits = len(lat)
+		samples, err := b.exitLatencies(ctx)
+		lat := make([]time.Duration, len(samples))
+		for i, e := range samples {
+			lat[i] = e.latency
+		}
+		r.exitsRaw, r.exits = samples, len(lat)
 		r.p50, r.p99 = plegbench.Percentile(lat, 50), plegbench.Percentile(lat, 99)
 		return err
 	})
@@ -207,12 +233,36 @@ func metricValue(text, name string) (string, bool) {
 	return "", false
 }
 
-func (b *bench) kubeletCPU(ctx context.Context) (float64, error) {
-	stat, err := b.docker(ctx, nil, "sh", "-c", "cat /proc/$(pidof kubelet)/stat")
+// processCPU reads utime+stime of a daemon in the node container.
+func (b *bench) processCPU(ctx context.Context, daemon string) (float64, error) {
+	stat, err := b.docker(ctx, nil, "sh", "-c", "cat /proc/$(pidof "+daemon+")/stat")
 	if err != nil {
 		return 0, err
 	}
 	return plegbench.ProcessCPU(stat, 100)
+}
+
+// profileKubelet takes back-to-back CPU profiles of the kubelet through the
+// API server's node proxy until window is covered. One profile may last at
+// most a minute: the kubelet's server refuses profiles longer than its
+// write timeout.
+func (b *bench) profileKubelet(ctx context.Context, window time.Duration) (plegbench.CPUShare, error) {
+	var total plegbench.CPUShare
+	for left := window; left > 0; {
+		d := min(left, time.Minute)
+		raw, err := b.client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", b.node, "proxy/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(ctx)
+		if err != nil {
+			return total, fmt.Errorf("CPU profile of the kubelet on %s: %w", b.node, err)
+		}
+		share, err := plegbench.PLEGShare(bytes.NewReader(raw))
+		if err != nil {
+			return total, err
+		}
+		total.Add(share)
+		left -= d
+	}
+	return total, nil
 }
 
 func (b *bench) pod(name, script string) *v1.Pod {
@@ -258,10 +308,18 @@ func (b *bench) startPods(ctx context.Context, prefix, script string, spread tim
 	})
 }
 
-// exitLatencies starts pods that exit at staggered moments (five per
-// second, once all have started) and records, for each, the time from its
+// exitScript sleeps once until the host's uptime reaches deadline and then
+// stamps its exit. One sleep, not a polling loop: a hundred shells forking
+// cut and sleep twenty times a second saturate two cores, and the latency
+// measured is then the machine's load rather than the kubelet's.
+func exitScript(deadline float64) string {
+	return fmt.Sprintf(`t=$(cut -d' ' -f1 /proc/uptime); sleep $(awk -v d=%.2f -v t="$t" 'BEGIN { s = d - t; if (s < 0) s = 0; print s }'); cat /proc/uptime > /dev/termination-log`, deadline)
+}
+
+// exitLatencies starts pods that exit at staggered moments (one every
+// 200 ms, once all have started) and records, for each, the time from its
 // /proc/uptime stamp to the watch event showing it terminated.
-func (b *bench) exitLatencies(ctx context.Context) ([]time.Duration, error) {
+func (b *bench) exitLatencies(ctx context.Context) ([]exitSample, error) {
 	now, err := hostUptime()
 	if err != nil {
 		return nil, err
@@ -281,8 +339,7 @@ func (b *bench) exitLatencies(ctx context.Context) ([]time.Duration, error) {
 	defer pace.Stop()
 	for i := range b.pods {
 		<-pace.C
-		deadline := base + i/5
-		script := "while [ $(cut -d. -f1 /proc/uptime) -lt " + strconv.Itoa(deadline) + " ]; do sleep 0.05; done; cat /proc/uptime > /dev/termination-log"
+		script := exitScript(float64(base) + float64(i)/5)
 		if _, err := b.client.CoreV1().Pods(b.namespace).Create(ctx, b.pod(fmt.Sprintf("exit-%03d", i), script), metav1.CreateOptions{}); err != nil {
 			return nil, err
 		}
@@ -307,4 +364,26 @@ func hostUptime() (time.Duration, error) {
 		return 0, err
 	}
 	return plegbench.ParseUptime(string(raw))
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func writeExitsCSV(path string, results []result) error {
+	if path == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	buf.WriteString("mode,pod,exit_to_status_ms\n")
+	for _, r := range results {
+		mode := strings.Fields(r.mode)[0]
+		for _, e := range r.exitsRaw {
+			fmt.Fprintf(&buf, "%s,%s,%.1f\n", mode, e.pod, float64(e.latency.Microseconds())/1000)
+		}
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -13,6 +13,11 @@ import (
 	"github.com/kubenext/kubenext/internal/plegbench"
 )
 
+type exitSample struct {
+	pod     string
+	latency time.Duration
+}
+
 type podWatch struct {
 	w watch.Interface
 }
@@ -29,9 +34,9 @@ func (p *podWatch) stop() { p.w.Stop() }
 
 // collect reads the watch until n pods have shown a terminated container,
 // stamping each on arrival, before anything else is done with the event.
-func (p *podWatch) collect(ctx context.Context, n int, timeout time.Duration) ([]time.Duration, error) {
+func (p *podWatch) collect(ctx context.Context, n int, timeout time.Duration) ([]exitSample, error) {
 	seen := map[string]bool{}
-	var latencies []time.Duration
+	var latencies []exitSample
 	failedStarts := 0
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -80,7 +85,7 @@ func (p *podWatch) collect(ctx context.Context, n int, timeout time.Duration) ([
 				failedStarts++
 				continue
 			}
-			latencies = append(latencies, received-exited)
+			latencies = append(latencies, exitSample{pod: pod.Name, latency: received - exited})
 		}
 	}
 	return latencies, nil

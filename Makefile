@@ -255,7 +255,7 @@ PLEG_IDLE ?= 5m
 bench-pleg: build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
 	go run ./hack/bench/pleg -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
-		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) | tee $(OUT)/bench-pleg.md
+		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) -csv docs/bench-pleg.csv | tee $(OUT)/bench-pleg.md
 
 E2E_TIMEOUT ?= 60m
 e2e: patched build

@@ -238,7 +238,7 @@ cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 
 # Benchmarks; results are recorded in docs/benchmarks.md. bench-relist
 # needs no cluster; the others run on the one make cluster started.
-bench: bench-relist bench-nodelogs bench-pleg
+bench: bench-relist bench-nodelogs bench-pleg bench-resize bench-startup
 
 bench-relist: patched
 	go test -run '^$$' -bench BenchmarkKubenextRelist -benchtime 50x k8s.io/kubernetes/pkg/kubelet/pleg
@@ -256,6 +256,19 @@ bench-pleg: build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
 	go run ./hack/bench/pleg -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
 		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) -csv docs/bench-pleg.csv | tee $(OUT)/bench-pleg.md
+
+# In-place resize against delete-and-recreate, RESIZE_N rounds each.
+RESIZE_N ?= 50
+bench-resize:
+	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
+	go run ./hack/bench/resize -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
+		-image $$(cat $(CLUSTER_DIR)/test-image) -n $(RESIZE_N) -csv docs/bench-resize.csv | tee $(OUT)/bench-resize.md
+
+# 100 pods scheduled and run at once; the control plane's memory at rest.
+bench-startup:
+	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
+	go run ./hack/bench/startup -kubeconfig $(CLUSTER_DIR)/kubeconfig -cluster $(CLUSTER) \
+		-image $$(cat $(CLUSTER_DIR)/test-image) | tee $(OUT)/bench-startup.md
 
 E2E_TIMEOUT ?= 60m
 e2e: patched build

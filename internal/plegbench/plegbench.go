@@ -5,8 +5,6 @@ package plegbench
 
 import (
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -47,19 +45,4 @@ func ProcessCPU(stat string, ticksPerSecond int) (float64, error) {
 		return 0, fmt.Errorf("utime/stime in %q: %v %v", stat, err1, err2)
 	}
 	return float64(utime+stime) / float64(ticksPerSecond), nil
-}
-
-// Percentile returns the p-th percentile (0-100) of samples by the
-// nearest-rank method; samples need not be sorted.
-func Percentile(samples []time.Duration, p float64) time.Duration {
-	if len(samples) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), samples...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
-	if rank < 1 {
-		rank = 1
-	}
-	return s[rank-1]
 }

@@ -26,19 +26,3 @@ func TestProcessCPU(t *testing.T) {
 		t.Error("garbage accepted")
 	}
 }
-
-func TestPercentile(t *testing.T) {
-	var s []time.Duration
-	for i := 100; i >= 1; i-- {
-		s = append(s, time.Duration(i)*time.Millisecond)
-	}
-	if p := Percentile(s, 50); p != 50*time.Millisecond {
-		t.Errorf("p50 = %v", p)
-	}
-	if p := Percentile(s, 99); p != 99*time.Millisecond {
-		t.Errorf("p99 = %v", p)
-	}
-	if p := Percentile(s, 100); p != 100*time.Millisecond {
-		t.Errorf("p100 = %v", p)
-	}
-}

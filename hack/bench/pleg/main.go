@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubenext/kubenext/internal/benchstat"
 	"github.com/kubenext/kubenext/internal/kubeletconfig"
 	"github.com/kubenext/kubenext/internal/plegbench"
 	"github.com/kubenext/kubenext/internal/steps"
@@ -172,7 +173,7 @@ func (b *bench) measure(ctx context.Context, name string, evented bool) (result,
 			lat[i] = e.latency
 		}
 		r.exitsRaw, r.exits = samples, len(lat)
-		r.p50, r.p99 = plegbench.Percentile(lat, 50), plegbench.Percentile(lat, 99)
+		r.p50, r.p99 = benchstat.Percentile(lat, 50), benchstat.Percentile(lat, 99)
 		return err
 	})
 	if err != nil {

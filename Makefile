@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg tools images
+	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images
 
 all: verify build test
 
@@ -236,9 +236,10 @@ cluster: node-image
 cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
 
-# Benchmarks; results are recorded in docs/benchmarks.md. bench-relist
-# needs no cluster; the others run on the one make cluster started.
-bench: bench-relist bench-nodelogs bench-pleg bench-resize bench-startup
+# Benchmarks; results are recorded in docs/benchmarks.md. bench-relist and
+# bench-admission need no cluster; the others run on the one make cluster
+# started.
+bench: bench-relist bench-nodelogs bench-pleg bench-resize bench-startup bench-admission
 
 bench-relist: patched
 	go test -run '^$$' -bench BenchmarkKubenextRelist -benchtime 50x k8s.io/kubernetes/pkg/kubelet/pleg
@@ -269,6 +270,22 @@ bench-startup:
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
 	go run ./hack/bench/startup -kubeconfig $(CLUSTER_DIR)/kubeconfig -cluster $(CLUSTER) \
 		-image $$(cat $(CLUSTER_DIR)/test-image) | tee $(OUT)/bench-startup.md
+
+# CEL admission against a webhook: ConfigMap creates on a real etcd and our
+# kube-apiserver (the integration harness, same environment as make
+# integration) with no policy, 1/10/100 ValidatingAdmissionPolicies, 1/10
+# MutatingAdmissionPolicies and a TLS webhook, interleaved over
+# ADMISSION_ROUNDS rounds, then a CPU profile of the apiserver under each
+# of ADMISSION_PROFILE (written to _output/bench-admission/). About 7
+# minutes on 2 cores.
+ADMISSION_ROUNDS  ?= 5
+ADMISSION_CREATES ?= 2000
+ADMISSION_PROFILE ?= none,vap-10,vap-100,map-10,webhook
+bench-admission: build $(TOOLS)/etcd
+	KUBENEXT_BIN=$(BIN) KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \
+		go run ./hack/bench/admission -rounds $(ADMISSION_ROUNDS) -creates $(ADMISSION_CREATES) \
+		-profile '$(ADMISSION_PROFILE)' -profile-seconds 10 -profile-dir $(OUT)/bench-admission \
+		-csv docs/bench-admission.csv | tee $(OUT)/bench-admission.md
 
 E2E_TIMEOUT ?= 60m
 e2e: patched build

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/kubernetes/pkg/features"
@@ -15,6 +18,7 @@ import (
 	"k8s.io/kubernetes/test/e2e/framework"
 	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
 	admissionapi "k8s.io/pod-security-admission/api"
+	"k8s.io/utils/ptr"
 )
 
 // In-place resize (KEP-1287) is upstream's, GA in 1.37. These specs use
@@ -83,35 +87,61 @@ var _ = ginkgo.Describe("In-place pod resize", framework.WithFeatureGate(feature
 		podresize.ExpectPodResized(ctx, f, resize(ctx, pod, start, memUp), []podresize.ResizableContainerInfo{memUp})
 	})
 
-	ginkgo.It("marks a resize the node cannot fit Infeasible and keeps the pod running as it was", func(ctx context.Context) {
+	// In 1.37 the API server's podresize admission refuses a resize above
+	// the node's allocatable (Forbidden, cause NodeCapacity) before the
+	// kubelet sees it, so an over-size request never reaches the kubelet's
+	// Infeasible. What reaches the kubelet is a request that fits the node
+	// but not beside the pods already there: that one is Deferred.
+	ginkgo.It("refuses a resize above the node's allocatable and defers one that does not fit now; the pod keeps running as it was", func(ctx context.Context) {
 		start := podresize.ResizableContainerInfo{Name: "c", CPUPolicy: &notRequired, MemPolicy: &notRequired,
 			Resources: &cgroups.ContainerResources{CPUReq: "100m", CPULim: "200m", MemReq: "64Mi", MemLim: "128Mi"}}
 		pod := startResizable(ctx, start)
-
-		// No node here has a thousand cores.
-		huge := start
-		huge.Resources = &cgroups.ContainerResources{CPUReq: "1000", CPULim: "1000", MemReq: "64Mi", MemLim: "128Mi"}
-		patch := podresize.MakeResizePatch([]podresize.ResizableContainerInfo{start}, []podresize.ResizableContainerInfo{huge}, nil, nil)
-		_, err := f.ClientSet.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "resize")
+		node, err := f.ClientSet.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
 		framework.ExpectNoError(err)
+		allocatable := node.Status.Allocatable.Cpu().MilliValue()
 
+		resizeCPU := func(milli int64) error {
+			patch := fmt.Sprintf(`{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"%dm"},"limits":{"cpu":"%dm"}}}]}}`, milli, milli)
+			_, err := f.ClientSet.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "resize")
+			return err
+		}
+		expectUnchanged := func() {
+			ginkgo.GinkgoHelper()
+			got, err := f.ClientSet.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			framework.ExpectNoError(err)
+			gomega.Expect(got.Status.Phase).To(gomega.Equal(v1.PodRunning))
+			gomega.Expect(got.Status.ContainerStatuses[0].RestartCount).To(gomega.BeZero())
+			gomega.Expect(got.Status.ContainerStatuses[0].Ready).To(gomega.BeTrueBecause("the container keeps running"))
+			framework.ExpectNoError(podresize.VerifyPodStatusResources(got, []podresize.ResizableContainerInfo{start}))
+			framework.ExpectNoError(podresize.VerifyPodContainersCgroupValues(ctx, f, got, []podresize.ResizableContainerInfo{start}))
+		}
+
+		ginkgo.By("asking for twice the node's allocatable CPU")
+		err = resizeCPU(2 * allocatable)
+		gomega.Expect(apierrors.IsForbidden(err)).To(gomega.BeTrueBecause("got %v", err))
+		gomega.Expect(err.Error()).To(gomega.ContainSubstring("node didn't have enough allocatable resources"))
+		expectUnchanged()
+
+		ginkgo.By("asking for all of it while another pod on the node holds some")
+		filler := e2epod.NewPodClient(f).CreateSync(ctx, &v1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "filler"},
+			Spec: v1.PodSpec{NodeName: node.Name, TerminationGracePeriodSeconds: ptr.To[int64](0),
+				Containers: []v1.Container{{Name: "c", Image: env().TestImage, ImagePullPolicy: v1.PullNever, Command: []string{"sleep", "3600"},
+					Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}}}}},
+		})
+		framework.ExpectNoError(resizeCPU(allocatable))
 		gomega.Eventually(ctx, framework.GetObject(f.ClientSet.CoreV1().Pods(pod.Namespace).Get, pod.Name, metav1.GetOptions{})).
 			WithTimeout(time.Minute).Should(framework.MakeMatcher(func(p *v1.Pod) (func() string, error) {
 			for _, c := range p.Status.Conditions {
-				if c.Type == v1.PodResizePending && c.Reason == v1.PodReasonInfeasible {
+				if c.Type == v1.PodResizePending && c.Reason == v1.PodReasonDeferred {
 					return nil, nil
 				}
 			}
-			return func() string { return "no PodResizePending condition with reason Infeasible yet" }, nil
+			return func() string {
+				return fmt.Sprintf("no PodResizePending condition with reason Deferred: %v", p.Status.Conditions)
+			}, nil
 		}))
-
-		got, err := f.ClientSet.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		framework.ExpectNoError(err)
-		gomega.Expect(got.Status.Phase).To(gomega.Equal(v1.PodRunning))
-		gomega.Expect(got.Status.ContainerStatuses[0].RestartCount).To(gomega.BeZero())
-		gomega.Expect(got.Status.ContainerStatuses[0].Ready).To(gomega.BeTrueBecause("the container keeps running"))
-		// Still the old shape, in the status and in the cgroup.
-		framework.ExpectNoError(podresize.VerifyPodStatusResources(got, []podresize.ResizableContainerInfo{start}))
-		framework.ExpectNoError(podresize.VerifyPodContainersCgroupValues(ctx, f, got, []podresize.ResizableContainerInfo{start}))
+		expectUnchanged()
+		e2epod.NewPodClient(f).DeleteSync(ctx, filler.Name, metav1.DeleteOptions{}, f.Timeouts.PodDelete)
 	})
 })

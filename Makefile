@@ -43,7 +43,8 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images
+	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
+	conformance conformance-e2e conformance-images
 
 all: verify build test
 
@@ -293,3 +294,63 @@ e2e: patched build
 	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_KUBECTL=$(BIN)/kubectl \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')
+
+# --- conformance ---
+# Upstream's [Conformance] specs against the running cluster, offline:
+#
+#   make conformance-images   the e2e test images, built here and loaded into the nodes
+#   make conformance          e2e.test, ginkgo, the images, then both phases; writes docs/conformance.md
+#
+# test/conformance/skips.txt lists the specs not run, with reasons;
+# test/conformance/triage.txt the notes on known failures. Takes about an
+# hour on 2 cores; not part of .ci/run.
+CONFORMANCE_PROCS            ?= 4
+CONFORMANCE_PARALLEL_TIMEOUT ?= 90m
+CONFORMANCE_SERIAL_TIMEOUT   ?= 60m
+CONFORMANCE_PHASES           ?= parallel,serial
+TESTIMAGES  := $(OUT)/testimages
+K8S_MOD_DIR  = $(shell GOWORK=off go list -m -f '{{.Dir}}' k8s.io/kubernetes)
+
+$(TOOLS)/ginkgo: $(TOOLS_MOD)
+	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/onsi/ginkgo/v2/ginkgo
+$(TOOLS)/conformance: patched $(shell find hack/conformance internal/conformance internal/steps -name '*.go')
+	@mkdir -p $(TOOLS)
+	go build -o $@ ./hack/conformance
+$(TOOLS)/testimages: $(shell find hack/imagebuild -name '*.go') hack/imagebuild/go.mod
+	@mkdir -p $(TOOLS)
+	cd hack/imagebuild && GOWORK=off CGO_ENABLED=0 go build -o $@ ./testimages
+
+# Upstream's suite with our gates registered; go's cache makes a rebuild cheap.
+conformance-e2e: patched
+	@mkdir -p $(BIN)
+	go test -c -ldflags '$(LDFLAGS)' -o $(BIN)/e2e.test ./test/conformance
+
+# The test images' Debian root: the tools upstream's Alpine and Debian test
+# images have (curl, dig, nc, ip/ss, socat) and Debian's nginx.
+$(ROOTFS)/e2e-debian.tar:
+	@command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap; }
+	@rm -rf $(ROOTFS)/e2e-debian && mkdir -p $(ROOTFS)
+	@echo " • debootstrap bookworm for the e2e test images (curl, dig, nc, iproute2, socat, nginx)"
+	debootstrap --variant=minbase --include=curl,bind9-dnsutils,netcat-openbsd,iproute2,socat,nginx-light,procps,ca-certificates \
+		bookworm $(ROOTFS)/e2e-debian http://deb.debian.org/debian >$(ROOTFS)/e2e-debian.log 2>&1 || { tail -20 $(ROOTFS)/e2e-debian.log; exit 1; }
+	rm -rf $(ROOTFS)/e2e-debian/var/cache/apt/archives/*.deb $(ROOTFS)/e2e-debian/var/lib/apt/lists/*
+	tar -C $(ROOTFS)/e2e-debian --numeric-owner --exclude=./dev -cf $@.tmp . && mv $@.tmp $@
+
+# agnhost, nonewprivs and sample-apiserver come from the pinned modules;
+# kind loads every archive into every node (never a pull).
+conformance-images: patched $(TOOLS)/testimages $(ROOTFS)/e2e-debian.tar $(ROOTFS)/kube-proxy.tar $(ROOTFS)/busybox/bin/busybox | $(TOOLS)/kind
+	@mkdir -p $(TESTIMAGES)/bin
+	CGO_ENABLED=0 go build -ldflags '-s -w' -o $(TESTIMAGES)/bin/agnhost k8s.io/kubernetes/test/images/agnhost
+	CGO_ENABLED=0 go build -ldflags '-s -w' -o $(TESTIMAGES)/bin/nnp k8s.io/kubernetes/test/images/nonewprivs
+	CGO_ENABLED=0 go build -ldflags '-s -w' -o $(TESTIMAGES)/bin/sample-apiserver k8s.io/sample-apiserver
+	@$(TOOLS)/testimages --kubernetes-dir $(K8S_MOD_DIR) --out $(TESTIMAGES)/images
+	@test -f $(CLUSTER_DIR)/kubeconfig || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
+	@for archive in $(TESTIMAGES)/images/*.tar; do \
+		start=$$(date +%s); $(TOOLS)/kind load image-archive --name $(CLUSTER) $$archive >/dev/null; \
+		echo " ✓ loaded $$(basename $$archive) into $(CLUSTER)'s nodes ($$(( $$(date +%s) - start ))s)"; done
+
+conformance: conformance-e2e conformance-images $(TOOLS)/ginkgo $(TOOLS)/conformance
+	@$(TOOLS)/conformance run --kubeconfig $(CLUSTER_DIR)/kubeconfig --kubectl $(BIN)/kubectl \
+		--e2e-test $(BIN)/e2e.test --ginkgo $(TOOLS)/ginkgo --procs $(CONFORMANCE_PROCS) \
+		--parallel-timeout $(CONFORMANCE_PARALLEL_TIMEOUT) --serial-timeout $(CONFORMANCE_SERIAL_TIMEOUT) \
+		--phases $(CONFORMANCE_PHASES) --dir $(OUT)/conformance --doc docs/conformance.md

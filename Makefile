@@ -254,10 +254,11 @@ bench-nodelogs: build
 # exits. About 2 x (PLEG_IDLE + 4 min).
 PLEG_PODS ?= 100
 PLEG_IDLE ?= 5m
+PLEG_EXIT_INTERVAL ?= 1s
 bench-pleg: build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
 	go run ./hack/bench/pleg -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
-		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) -csv docs/bench-pleg.csv | tee $(OUT)/bench-pleg.md
+		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) -exit-interval $(PLEG_EXIT_INTERVAL) -csv docs/bench-pleg.csv | tee $(OUT)/bench-pleg.md
 
 # In-place resize against delete-and-recreate, RESIZE_N rounds each.
 RESIZE_N ?= 50

@@ -5,6 +5,7 @@
 // generated part of docs/conformance.md.
 //
 //	conformance run        both phases, then the summary
+//	conformance rerun      the failures of the last run once more, then the summary
 //	conformance summarise  only the summary, from an earlier run's reports
 package main
 
@@ -16,6 +17,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/kubenext/kubenext/internal/conformance"
 	"github.com/kubenext/kubenext/internal/steps"
@@ -46,16 +49,19 @@ func main() {
 	fs.DurationVar(&o.parallelTimeout, "parallel-timeout", 90*time.Minute, "ginkgo --timeout of the parallel phase")
 	fs.DurationVar(&o.serialTimeout, "serial-timeout", 60*time.Minute, "ginkgo --timeout of the serial phase")
 	fs.StringVar(&o.phases, "phases", "parallel,serial", "which phases to run")
-	if len(os.Args) < 2 || (os.Args[1] != "run" && os.Args[1] != "summarise") {
-		fmt.Fprintln(os.Stderr, "usage: conformance run|summarise [flags]")
+	if len(os.Args) < 2 || (os.Args[1] != "run" && os.Args[1] != "rerun" && os.Args[1] != "summarise") {
+		fmt.Fprintln(os.Stderr, "usage: conformance run|rerun|summarise [flags]")
 		os.Exit(2)
 	}
 	_ = fs.Parse(os.Args[2:])
 	s := &steps.Steps{Out: os.Stdout}
 	var err error
-	if os.Args[1] == "run" {
+	switch os.Args[1] {
+	case "run":
 		err = run(s, o)
-	} else {
+	case "rerun":
+		err = rerun(s, o)
+	default:
 		err = summarise(s, o, conformance.RunInfo{Command: o.command, Machine: machine()})
 	}
 	if err != nil {
@@ -88,16 +94,51 @@ func run(s *steps.Steps, o options) error {
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
-	info := conformance.RunInfo{Command: o.command, Machine: machine(), Started: time.Now()}
+	for _, phase := range conformance.ReportOrder {
+		// Reports of an earlier run's reruns would override this run.
+		_ = os.Remove(conformance.Phase{Name: phase}.JSONReport(o.dir))
+	}
+	var phases []conformance.Phase
 	for _, phase := range conformance.Phases(o.procs, o.parallelTimeout, o.serialTimeout) {
-		if !strings.Contains(","+o.phases+",", ","+phase.Name+",") {
-			continue
+		if strings.Contains(","+o.phases+",", ","+phase.Name+",") {
+			phases = append(phases, phase)
 		}
+	}
+	return runPhases(s, o, skips, phases)
+}
+
+// rerun runs the specs that failed in the reports of the last run once
+// more: a failure that passes then is listed apart in the summary.
+func rerun(s *steps.Steps, o options) error {
+	skips, err := readList(o.skipsFile)
+	if err != nil {
+		return err
+	}
+	results, _, err := readResults(o)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, r := range results {
+		if r.Outcome == conformance.Failed {
+			failed = append(failed, r.Name)
+		}
+	}
+	s.Note("%d failed specs to run again", len(failed))
+	return runPhases(s, o, skips, conformance.RerunPhases(failed, o.procs, o.parallelTimeout))
+}
+
+func runPhases(s *steps.Steps, o options, skips []conformance.Entry, phases []conformance.Phase) error {
+	info := conformance.RunInfo{Command: o.command, Machine: machine(), Started: time.Now()}
+	for _, phase := range phases {
 		start := time.Now()
 		// A phase with failing specs exits non-zero; the summary reports
 		// them, and the next phase still runs.
 		var exitErr error
 		title := fmt.Sprintf("Running the %s conformance specs (%s, %d process(es))", phase.Name, phase.LabelFilter, phase.Procs)
+		if len(phase.Focus) > 0 {
+			title = fmt.Sprintf("Running %d specs again, %s (%s, %d process(es))", len(phase.Focus), phase.Name, phase.LabelFilter, phase.Procs)
+		}
 		_ = s.Run(title, func() error {
 			s.Note("log: %s", phase.Log(o.dir))
 			exitErr = runPhase(phase, o, skips)
@@ -124,37 +165,65 @@ func runPhase(phase conformance.Phase, o options, skips []conformance.Entry) err
 	return cmd.Run()
 }
 
+// readResults summarises the reports in _output/conformance, in the
+// order their phases run.
+func readResults(o options) ([]conformance.Result, []phaseReport, error) {
+	skips, err := readList(o.skipsFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	triage, err := readList(o.triageFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []types.Report
+	var phases []phaseReport
+	for _, name := range conformance.ReportOrder {
+		p := conformance.Phase{Name: name}.JSONReport(o.dir)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		reports, err := conformance.ReadReports(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range reports {
+			phases = append(phases, phaseReport{name, r})
+		}
+		all = append(all, reports...)
+	}
+	if len(all) == 0 {
+		return nil, nil, fmt.Errorf("no ginkgo reports in %s", o.dir)
+	}
+	return conformance.Summarise(all, skips, triage), phases, nil
+}
+
+type phaseReport struct {
+	name string
+	types.Report
+}
+
 func summarise(s *steps.Steps, o options, info conformance.RunInfo) error {
 	return s.Run("Summarising into "+o.doc, func() error {
-		skips, err := readList(o.skipsFile)
+		results, reports, err := readResults(o)
 		if err != nil {
 			return err
 		}
-		triage, err := readList(o.triageFile)
-		if err != nil {
-			return err
-		}
-		var paths []string
-		for _, phase := range conformance.Phases(o.procs, 0, 0) {
-			if _, err := os.Stat(phase.JSONReport(o.dir)); err == nil {
-				paths = append(paths, phase.JSONReport(o.dir))
+		// Without a run in this process (summarise, or after rerun), the
+		// header comes from the reports: the first phase's start, the sum
+		// of the phases' run times.
+		if len(reports) > 0 {
+			first := reports[0].StartTime
+			var total time.Duration
+			phases := []string{}
+			for _, r := range reports {
+				total += r.RunTime
+				phases = append(phases, fmt.Sprintf("%s: %d specs, %s", r.name, r.PreRunStats.SpecsThatWillRun, r.RunTime.Round(time.Second)))
+			}
+			if info.Started.IsZero() || first.Before(info.Started) {
+				info.Started, info.Duration, info.Phases = first, total, phases
 			}
 		}
-		if len(paths) == 0 {
-			return fmt.Errorf("no ginkgo reports in %s", o.dir)
-		}
-		reports, err := conformance.ReadReports(paths...)
-		if err != nil {
-			return err
-		}
-		if info.Started.IsZero() && len(reports) > 0 {
-			info.Started = reports[0].StartTime
-			info.Duration = reports[len(reports)-1].EndTime.Sub(info.Started)
-			for i, r := range reports {
-				info.Phases = append(info.Phases, fmt.Sprintf("%s: %s", paths[i], r.RunTime.Round(time.Second)))
-			}
-		}
-		results := conformance.Summarise(reports, skips, triage)
 		var b strings.Builder
 		if err := conformance.WriteMarkdown(&b, info, results); err != nil {
 			return err

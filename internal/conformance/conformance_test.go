@@ -222,3 +222,47 @@ func TestGinkgoArgs(t *testing.T) {
 		t.Errorf("an empty skip list must not become --skip=: %q", args)
 	}
 }
+
+func TestSummariseTakesTheRerunsOutcome(t *testing.T) {
+	sig := []string{"[sig-x] Thing"}
+	rerun := types.Report{SpecReports: types.SpecReports{
+		spec(sig, "passes [Conformance]", types.SpecStateSkipped, ""),
+		spec(sig, "fails [Conformance]", types.SpecStatePassed, ""),
+		spec(sig, "is unknown and fails [Conformance]", types.SpecStateFailed, "again"),
+	}}
+	results := Summarise(append(samplePhases(), rerun), nil, []Entry{{Match: "Thing fails", Reason: "image fixed"}})
+	got := map[string]Result{}
+	for _, r := range results {
+		got[strings.TrimPrefix(r.Name, "[sig-x] Thing ")] = r
+	}
+	if r := got["fails [Conformance]"]; r.Outcome != Passed || !strings.Contains(r.FirstFailure, "timed out waiting") || r.Triage != "image fixed" {
+		t.Errorf("rerun pass: %+v", r)
+	}
+	if r := got["is unknown and fails [Conformance]"]; r.Outcome != Failed || r.Reason != "failed: again" {
+		t.Errorf("rerun failure: %+v", r)
+	}
+	if r := got["passes [Conformance]"]; r.Outcome != Passed || r.FirstFailure != "" {
+		t.Errorf("a rerun that filtered the spec out must not change it: %+v", r)
+	}
+	var b strings.Builder
+	if err := WriteMarkdown(&b, RunInfo{}, results); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "### Failed first, passed when run again\n\n- `[sig-x] Thing fails [Conformance]`  \n  first: failed: timed out waiting  \n  Triage: image fixed\n") {
+		t.Errorf("markdown:\n%s", b.String())
+	}
+}
+
+func TestRerunPhasesKeepSerialSpecsAlone(t *testing.T) {
+	phases := RerunPhases([]string{"[sig-a] A (x) [Conformance]", "[sig-b] B [Conformance] [Serial]"}, 3, time.Hour)
+	if len(phases) != 2 || phases[0].Procs != 3 || phases[1].Procs != 1 || len(phases[1].Focus) != 1 {
+		t.Fatalf("phases = %+v", phases)
+	}
+	args := GinkgoArgs(phases[0], "e", "k", "c", "/out", nil)
+	if !slices.Contains(args, `--focus=\[sig-a\] A \(x\) \[Conformance\]`) || !slices.Contains(args, "--json-report=/out/rerun-parallel.json") {
+		t.Errorf("rerun args: %q", args)
+	}
+	if len(RerunPhases(nil, 3, time.Hour)) != 0 {
+		t.Error("nothing to rerun must give no phase")
+	}
+}

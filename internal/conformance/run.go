@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -14,6 +15,9 @@ type Phase struct {
 	LabelFilter string
 	Procs       int
 	Timeout     time.Duration
+	// Focus, when set, limits the phase to these specs (full names, taken
+	// literally): a rerun of earlier failures.
+	Focus []string
 }
 
 // Phases are the two runs of `make conformance`: every non-serial spec in
@@ -26,6 +30,31 @@ func Phases(procs int, parallelTimeout, serialTimeout time.Duration) []Phase {
 		{Name: "serial", LabelFilter: "Conformance && Serial", Procs: 1, Timeout: serialTimeout},
 	}
 }
+
+// RerunPhases run the given specs (earlier failures) again, the
+// non-serial ones in parallel, then the serial ones alone.
+func RerunPhases(names []string, procs int, timeout time.Duration) []Phase {
+	var parallel, serial []string
+	for _, n := range names {
+		if strings.Contains(n, "[Serial]") {
+			serial = append(serial, n)
+		} else {
+			parallel = append(parallel, n)
+		}
+	}
+	var phases []Phase
+	if len(parallel) > 0 {
+		phases = append(phases, Phase{Name: "rerun-parallel", LabelFilter: "Conformance && !Serial", Procs: procs, Timeout: timeout, Focus: parallel})
+	}
+	if len(serial) > 0 {
+		phases = append(phases, Phase{Name: "rerun-serial", LabelFilter: "Conformance && Serial", Procs: 1, Timeout: timeout, Focus: serial})
+	}
+	return phases
+}
+
+// ReportOrder lists the phases' JSON reports in the order they run; a
+// later report's outcome for a spec replaces an earlier one's.
+var ReportOrder = []string{"parallel", "serial", "rerun-parallel", "rerun-serial"}
 
 // Paths of one phase's outputs under the run's directory.
 func (p Phase) JSONReport(dir string) string  { return filepath.Join(dir, p.Name+".json") }
@@ -47,6 +76,9 @@ func GinkgoArgs(p Phase, e2eTest, kubeconfig, kubectl, dir string, skips []Entry
 		"--poll-progress-after=5m",
 		"--no-color",
 	}
+	if len(p.Focus) > 0 {
+		args = append(args, "--focus="+SkipRegexp(entriesOf(p.Focus)))
+	}
 	if len(skips) > 0 {
 		args = append(args, "--skip="+SkipRegexp(skips))
 	}
@@ -59,4 +91,12 @@ func GinkgoArgs(p Phase, e2eTest, kubeconfig, kubectl, dir string, skips []Entry
 		// and the log already has the spec's own output.
 		"--dump-logs-on-failure=false",
 	)
+}
+
+func entriesOf(names []string) []Entry {
+	entries := make([]Entry, len(names))
+	for i, n := range names {
+		entries[i] = Entry{Match: n}
+	}
+	return entries
 }

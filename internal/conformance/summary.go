@@ -38,8 +38,12 @@ type Result struct {
 	// Location is where a failure happened (file:line).
 	Location string
 	RunTime  time.Duration
-	// Triage is the note from the triage list for a failure.
+	// Triage is the note from the triage list for a failure, or for a
+	// spec that failed first and passed when run again.
 	Triage string
+	// FirstFailure is an earlier phase's failure of a spec that a rerun
+	// then ran again.
+	FirstFailure string
 }
 
 // ReadReports reads ginkgo --json-report files (each a JSON list of
@@ -60,24 +64,15 @@ func ReadReports(paths ...string) ([]types.Report, error) {
 	return all, nil
 }
 
-// Summarise merges the phases' reports into one result per conformance
-// spec. A spec appears in every phase's report, skipped by the focus of
-// all but the phase that ran it, so a run outcome wins over a filter
-// skip. Specs on the skip list are Skipped with the list's reason, and
-// failures get their note from the triage list.
+// Summarise merges the phases' reports, given in the order the phases
+// ran, into one result per conformance spec. A spec appears in every
+// phase's report, filtered out (NotRun) in all but the phase that ran it,
+// so an outcome replaces NotRun, and the outcome of a later phase (a
+// rerun) replaces an earlier one; the earlier failure is kept in
+// FirstFailure. Specs on the skip list are Skipped with the list's reason,
+// and failures get their note from the triage list.
 func Summarise(reports []types.Report, skips, triage []Entry) []Result {
 	byName := map[string]*Result{}
-	rank := func(o Outcome) int {
-		switch o {
-		case Failed:
-			return 3
-		case Passed:
-			return 2
-		case Skipped:
-			return 1
-		}
-		return 0
-	}
 	for _, report := range reports {
 		for _, spec := range report.SpecReports {
 			if spec.LeafNodeType != types.NodeTypeIt {
@@ -88,15 +83,21 @@ func Summarise(reports []types.Report, skips, triage []Entry) []Result {
 				continue
 			}
 			r := resultOf(spec, skips)
-			if old, ok := byName[name]; ok && rank(old.Outcome) >= rank(r.Outcome) {
+			old, seen := byName[name]
+			if seen && r.Outcome == NotRun {
 				continue
+			}
+			if seen && old.Outcome == Failed {
+				r.FirstFailure = old.Reason
+			} else if seen {
+				r.FirstFailure = old.FirstFailure
 			}
 			byName[name] = &r
 		}
 	}
 	results := make([]Result, 0, len(byName))
 	for _, r := range byName {
-		if r.Outcome == Failed {
+		if r.Outcome == Failed || r.FirstFailure != "" {
 			if e, ok := Find(triage, r.Name); ok {
 				r.Triage = e.Reason
 			}
@@ -217,6 +218,21 @@ func WriteMarkdown(w io.Writer, info RunInfo, results []Result) error {
 		}
 		return fmt.Sprintf("- `%s`  \n  %s (%s)  \n  Triage: %s\n", r.Name, escape(r.Reason), r.Location, triage)
 	})
+	fmt.Fprintf(&b, "\n### Failed first, passed when run again\n\n")
+	reran := 0
+	for _, r := range results {
+		if r.Outcome == Passed && r.FirstFailure != "" {
+			triage := r.Triage
+			if triage == "" {
+				triage = "not triaged yet"
+			}
+			fmt.Fprintf(&b, "- `%s`  \n  first: %s  \n  Triage: %s\n", r.Name, escape(r.FirstFailure), triage)
+			reran++
+		}
+	}
+	if reran == 0 {
+		b.WriteString("None.\n")
+	}
 	section("Skipped", Skipped, func(r Result) string {
 		return fmt.Sprintf("- `%s`  \n  %s\n", r.Name, escape(r.Reason))
 	})

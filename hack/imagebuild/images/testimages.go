@@ -164,12 +164,33 @@ func appendAccountLines(file string, lines ...string) ([]byte, error) {
 // E2EBusybox is upstream's busybox image in behaviour: no entrypoint and
 // "sh" as default command, so a pod's args alone are not run through a
 // shell. The root is our test busybox image's (Debian plus busybox's
-// applets first on PATH).
+// applets first on PATH), and every applet also replaces Debian's tool in
+// /usr/bin (which /bin links to), since specs call /bin/sysctl, which
+// Debian's minimal root lacks. sh is the exception: it is bash, on PATH
+// and as /bin/sh. The envFrom specs run "sh -c env" and look for
+// variables whose names are not shell identifiers ("data-1", "1-data-1");
+// dash and Debian's busybox ash (1.35, and 1.37 likewise) drop those from
+// the environment they pass on, bash keeps them, as upstream's image does.
 func E2EBusybox(ref string, src TestSources) (TestImage, error) {
 	spec, err := Busybox(ref, src.Busybox)
 	if err != nil {
 		return TestImage{}, err
 	}
+	links := []Entry{
+		{Path: "/usr/bin/sh", Link: "bash"},
+		{Path: "/usr/local/bin/sh", Link: "/usr/bin/bash"},
+	}
+	for _, applet := range src.Busybox.Applets {
+		if applet == "busybox" || applet == "sh" || strings.ContainsAny(applet, "/ ") {
+			continue
+		}
+		links = append(links, Entry{Path: "/usr/bin/" + applet, Link: "/usr/local/bin/busybox"})
+	}
+	layer, err := FileLayer(links)
+	if err != nil {
+		return TestImage{}, err
+	}
+	spec.Layers = append(spec.Layers, layer)
 	spec.Entrypoint = nil
 	return TestImage{Spec: spec, Cmd: []string{"sh"}}, nil
 }

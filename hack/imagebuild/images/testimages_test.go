@@ -16,6 +16,7 @@ import (
 // root (as tarball and directory), the binaries, and the module files.
 func fakeTestSources(t *testing.T) TestSources {
 	base := fakeSources(t)
+	base.Applets = append(base.Applets, "sysctl")
 	dir := t.TempDir()
 	write := func(rel, content string, mode os.FileMode) string {
 		p := filepath.Join(dir, rel)
@@ -151,6 +152,16 @@ func TestTestImageDefaults(t *testing.T) {
 	busybox := testConfig(t, images[E2ERegistry+"/busybox:1.37.0-2"])
 	if busybox.Entrypoint != nil || !slices.Equal(busybox.Cmd, []string{"sh"}) {
 		t.Errorf("busybox: entrypoint %q cmd %q, want none and [sh] like upstream's", busybox.Entrypoint, busybox.Cmd)
+	}
+	files := layerFiles(t, images[E2ERegistry+"/busybox:1.37.0-2"].Spec)
+	if h := files["usr/bin/sh"]; h == nil || h.Typeflag != tar.TypeSymlink || h.Linkname != "bash" {
+		t.Errorf("busybox: /usr/bin/sh (so /bin/sh) must be bash, which passes on every variable, got %+v", h)
+	}
+	if h := files["usr/local/bin/sh"]; h == nil || h.Linkname != "/usr/bin/bash" {
+		t.Errorf("busybox: sh on PATH must be bash too, got %+v", h)
+	}
+	if h := files["usr/bin/sysctl"]; h == nil || h.Linkname != "/usr/local/bin/busybox" {
+		t.Errorf("busybox: /bin/sysctl must be busybox's, got %+v", h)
 	}
 	nginx := images[E2ERegistry+"/nginx:1.27.0-2"]
 	if cfg := testConfig(t, nginx); !slices.Equal(cfg.Cmd, []string{"nginx", "-g", "daemon off;"}) {

@@ -30,7 +30,7 @@ type options struct {
 	command                              string
 	procs                                int
 	parallelTimeout, serialTimeout       time.Duration
-	phases                               string
+	phases, rerunNames                   string
 }
 
 func main() {
@@ -49,6 +49,7 @@ func main() {
 	fs.DurationVar(&o.parallelTimeout, "parallel-timeout", 90*time.Minute, "ginkgo --timeout of the parallel phase")
 	fs.DurationVar(&o.serialTimeout, "serial-timeout", 60*time.Minute, "ginkgo --timeout of the serial phase")
 	fs.StringVar(&o.phases, "phases", "parallel,serial", "which phases to run")
+	fs.StringVar(&o.rerunNames, "names", "", "rerun: the specs to run again, one full name a line, instead of the last run's failures")
 	if len(os.Args) < 2 || (os.Args[1] != "run" && os.Args[1] != "rerun" && os.Args[1] != "summarise") {
 		fmt.Fprintln(os.Stderr, "usage: conformance run|rerun|summarise [flags]")
 		os.Exit(2)
@@ -114,14 +115,26 @@ func rerun(s *steps.Steps, o options) error {
 	if err != nil {
 		return err
 	}
-	results, _, err := readResults(o)
-	if err != nil {
-		return err
-	}
 	var failed []string
-	for _, r := range results {
-		if r.Outcome == conformance.Failed {
-			failed = append(failed, r.Name)
+	if o.rerunNames != "" {
+		data, err := os.ReadFile(o.rerunNames)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				failed = append(failed, line)
+			}
+		}
+	} else {
+		results, _, err := readResults(o)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if r.Outcome == conformance.Failed {
+				failed = append(failed, r.Name)
+			}
 		}
 	}
 	s.Note("%d failed specs to run again", len(failed))
@@ -129,6 +142,11 @@ func rerun(s *steps.Steps, o options) error {
 }
 
 func runPhases(s *steps.Steps, o options, skips []conformance.Entry, phases []conformance.Phase) error {
+	if !strings.HasSuffix(o.e2eTest, ".test") {
+		// ginkgo runs a compiled suite only if its name ends in .test;
+		// otherwise it looks for sources and finds "no test suites".
+		return fmt.Errorf("--e2e-test %s: ginkgo needs a name ending in .test", o.e2eTest)
+	}
 	info := conformance.RunInfo{Command: o.command, Machine: machine(), Started: time.Now()}
 	for _, phase := range phases {
 		start := time.Now()

@@ -69,7 +69,21 @@ var E2EImageNames = []string{
 	"sample-apiserver:1.29.2",
 }
 
-// TestImages returns the recipes of every image in E2EImageNames. pause
+// MissingImageNames are images that conformance specs name precisely
+// because they do not exist: the rollout or rollback under test must not
+// finish. A node asked for a missing image tries to pull it, and the
+// pull's name lookup goes to Docker's embedded resolver and from there to
+// the host's resolver, off this machine. Preloading an image under each
+// name, one that cannot start, keeps the pods unavailable as the specs
+// expect without any pull.
+var MissingImageNames = []string{
+	"docker.io/library/webserver:404",                 // Deployment proportional scaling
+	"gcr.io/google_samples/gb-redisslave:nonexistent", // Deployment rollover
+	"docker.io/library/foo:non-existent",              // DaemonSet rollback without unnecessary restarts
+}
+
+// TestImages returns the recipes of every image in E2EImageNames and
+// MissingImageNames. pause
 // and etcd are not here: the node image already has the tags the suite
 // asks for (registry.k8s.io/pause:3.10.2, registry.k8s.io/etcd:3.7.0-0).
 func TestImages(src TestSources) ([]func() (TestImage, error), error) {
@@ -100,7 +114,22 @@ func TestImages(src TestSources) ([]func() (TestImage, error), error) {
 		}
 		recipes = append(recipes, func() (TestImage, error) { return recipe(ref, src) })
 	}
+	for _, ref := range MissingImageNames {
+		recipes = append(recipes, func() (TestImage, error) { return Unstartable(ref) })
+	}
 	return recipes, nil
+}
+
+// Unstartable is an image whose container fails to start: its entrypoint
+// does not exist, so the kubelet reports a start error and the pod never
+// becomes ready, as with an image that cannot be pulled.
+func Unstartable(ref string) (TestImage, error) {
+	layer, err := FileLayer([]Entry{{Path: "/README", Mode: 0o644, Content: []byte(
+		"kubenext conformance: stands in for an image that a spec names because it does not exist; it cannot start.\n")}})
+	if err != nil {
+		return TestImage{}, err
+	}
+	return TestImage{Spec: Spec{Ref: ref, Layers: []v1.Layer{layer}, Entrypoint: []string{"/no-such-entrypoint"}}}, nil
 }
 
 func debianRoot(src TestSources) (v1.Layer, error) {

@@ -61,8 +61,8 @@ func buildTestImages(t *testing.T) map[string]TestImage {
 		}
 		byRef[img.Ref] = img
 	}
-	if len(byRef) != len(E2EImageNames) {
-		t.Fatalf("built %d images, want %d", len(byRef), len(E2EImageNames))
+	if len(byRef) != len(E2EImageNames)+len(MissingImageNames) {
+		t.Fatalf("built %d images, want %d", len(byRef), len(E2EImageNames)+len(MissingImageNames))
 	}
 	return byRef
 }
@@ -115,7 +115,7 @@ func fileContent(t *testing.T, s Spec, name string) string {
 // preloaded image under any other name would be pulled.
 func TestTestImagesUseUpstreamNames(t *testing.T) {
 	for ref := range buildTestImages(t) {
-		if !strings.HasPrefix(ref, "registry.k8s.io/e2e-test-images/") {
+		if !strings.HasPrefix(ref, "registry.k8s.io/e2e-test-images/") && !slices.Contains(MissingImageNames, ref) {
 			t.Errorf("%s is not under upstream's e2e registry", ref)
 		}
 	}
@@ -186,5 +186,18 @@ func TestTestImageDefaults(t *testing.T) {
 	}
 	if cfg := testConfig(t, images[E2ERegistry+"/sample-apiserver:1.29.2"]); !slices.Equal(cfg.Entrypoint, []string{"/sample-apiserver"}) {
 		t.Errorf("sample-apiserver entrypoint %q", cfg.Entrypoint)
+	}
+}
+
+func TestMissingImagesCannotStart(t *testing.T) {
+	images := buildTestImages(t)
+	for _, ref := range MissingImageNames {
+		cfg := testConfig(t, images[ref])
+		if !slices.Equal(cfg.Entrypoint, []string{"/no-such-entrypoint"}) {
+			t.Errorf("%s: entrypoint %q", ref, cfg.Entrypoint)
+		}
+		if files := layerFiles(t, images[ref].Spec); files["no-such-entrypoint"] != nil {
+			t.Errorf("%s must not have its entrypoint", ref)
+		}
 	}
 }

@@ -87,6 +87,6 @@ func run(src images.TestSources, busybox, out string) error {
 // archiveName turns registry.k8s.io/e2e-test-images/agnhost:2.66.1 into
 // agnhost_2.66.1.tar.
 func archiveName(ref string) string {
-	ref = strings.TrimPrefix(ref, images.E2ERegistry+"/")
+	ref = strings.TrimPrefix(strings.TrimPrefix(ref, images.E2ERegistry+"/"), "docker.io/")
 	return strings.NewReplacer("/", "_", ":", "_").Replace(ref) + ".tar"
 }

@@ -44,7 +44,7 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
-	conformance conformance-e2e conformance-images
+	conformance conformance-e2e conformance-images conformance-rerun
 
 all: verify build test
 
@@ -301,6 +301,7 @@ e2e: patched build
 #
 #   make conformance-images   the e2e test images, built here and loaded into the nodes
 #   make conformance          e2e.test, ginkgo, the images, then both phases; writes docs/conformance.md
+#   make conformance-rerun    the last run's failures once more
 #
 # test/conformance/skips.txt lists the specs not run, with reasons;
 # test/conformance/triage.txt the notes on known failures. Takes about an
@@ -350,8 +351,13 @@ conformance-images: patched $(TOOLS)/testimages $(ROOTFS)/e2e-debian.tar $(ROOTF
 		start=$$(date +%s); $(TOOLS)/kind load image-archive --name $(CLUSTER) $$archive >/dev/null; \
 		echo " ✓ loaded $$(basename $$archive) into $(CLUSTER)'s nodes ($$(( $$(date +%s) - start ))s)"; done
 
-conformance: conformance-e2e conformance-images $(TOOLS)/ginkgo $(TOOLS)/conformance
-	@$(TOOLS)/conformance run --kubeconfig $(CLUSTER_DIR)/kubeconfig --kubectl $(BIN)/kubectl \
+CONFORMANCE_FLAGS = --kubeconfig $(CLUSTER_DIR)/kubeconfig --kubectl $(BIN)/kubectl \
 		--e2e-test $(BIN)/e2e.test --ginkgo $(TOOLS)/ginkgo --procs $(CONFORMANCE_PROCS) \
 		--parallel-timeout $(CONFORMANCE_PARALLEL_TIMEOUT) --serial-timeout $(CONFORMANCE_SERIAL_TIMEOUT) \
-		--phases $(CONFORMANCE_PHASES) --dir $(OUT)/conformance --doc docs/conformance.md
+		--dir $(OUT)/conformance --doc docs/conformance.md
+conformance: conformance-e2e conformance-images $(TOOLS)/ginkgo $(TOOLS)/conformance
+	@$(TOOLS)/conformance run $(CONFORMANCE_FLAGS) --phases $(CONFORMANCE_PHASES)
+
+# The last run's failures once more (listed apart in docs/conformance.md).
+conformance-rerun: conformance-e2e $(TOOLS)/ginkgo $(TOOLS)/conformance
+	@$(TOOLS)/conformance rerun $(CONFORMANCE_FLAGS)

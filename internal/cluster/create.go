@@ -83,6 +83,7 @@ func (c *Cluster) Create(ctx context.Context) error {
 // Delete removes the cluster, then its guard and network.
 func (c *Cluster) Delete(ctx context.Context) error {
 	return c.runActions(ctx, []action{
+		{"Thawing cgroups that runc left frozen in the nodes", c.thawNodes},
 		{"Deleting cluster " + c.Name, func(ctx context.Context) error {
 			return c.kind(ctx, "delete", "cluster", "--name", c.Name, "--kubeconfig", c.Kubeconfig)
 		}},
@@ -104,6 +105,24 @@ func (c *Cluster) Delete(ctx context.Context) error {
 			return err
 		}},
 	})
+}
+
+// thawNodes lets every process of the node containers die: Docker cannot
+// kill a node whose processes sit in a frozen cgroup (see ThawFrozenCgroups).
+func (c *Cluster) thawNodes(ctx context.Context) error {
+	nodes, err := c.Nodes(ctx)
+	if err != nil || len(nodes) == 0 {
+		return nil // no cluster, nothing frozen
+	}
+	out, err := c.Run.Output(ctx, "docker", append([]string{"inspect", "--format", "{{.Id}}"}, nodes...)...)
+	if err != nil {
+		return nil // kind's delete reports what is wrong with the nodes
+	}
+	n, err := ThawFrozenCgroups("/sys/fs/cgroup", strings.Fields(string(out)))
+	if n > 0 {
+		c.Steps.Note("%d frozen cgroups thawed", n)
+	}
+	return err
 }
 
 // kind runs kind with its own progress output on ours, on the guarded network.

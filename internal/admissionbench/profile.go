@@ -3,10 +3,9 @@ package admissionbench
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
-	"github.com/google/pprof/profile"
+	"github.com/kubenext/kubenext/internal/benchstat"
 )
 
 // admissionPackages hold the apiserver's policy and webhook admission
@@ -26,44 +25,8 @@ type ProfileCPU struct {
 
 // ParseProfileCPU reads a Go CPU profile as /debug/pprof/profile serves it.
 func ParseProfileCPU(r io.Reader) (ProfileCPU, error) {
-	p, err := profile.Parse(r)
-	if err != nil {
-		return ProfileCPU{}, fmt.Errorf("parse CPU profile: %w", err)
-	}
-	cpu := -1
-	for i, st := range p.SampleType {
-		if st.Type == "cpu" && st.Unit == "nanoseconds" {
-			cpu = i
-		}
-	}
-	if cpu < 0 {
-		return ProfileCPU{}, fmt.Errorf("not a CPU profile: no cpu/nanoseconds sample type")
-	}
-	var out ProfileCPU
-	for _, sample := range p.Sample {
-		d := time.Duration(sample.Value[cpu])
-		out.Total += d
-		if stackHas(sample, admissionPackages) {
-			out.Admission += d
-		}
-	}
-	return out, nil
-}
-
-func stackHas(sample *profile.Sample, prefixes []string) bool {
-	for _, loc := range sample.Location {
-		for _, line := range loc.Line {
-			if line.Function == nil {
-				continue
-			}
-			for _, prefix := range prefixes {
-				if strings.HasPrefix(line.Function.Name, prefix) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	total, admission, err := benchstat.CPUShare(r, admissionPackages)
+	return ProfileCPU{Total: total, Admission: admission}, err
 }
 
 // ProfiledRun is one configuration's CPU profile and the creates the

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubenext/kubenext/internal/benchkube"
 	"github.com/kubenext/kubenext/internal/benchstat"
 	"github.com/kubenext/kubenext/internal/kubeletconfig"
 	"github.com/kubenext/kubenext/internal/plegbench"
@@ -355,13 +356,7 @@ func (b *bench) exitLatencies(ctx context.Context) ([]exitSample, error) {
 }
 
 func (b *bench) deleteNamespace(ctx context.Context) error {
-	if err := b.client.CoreV1().Namespaces().Delete(ctx, b.namespace, metav1.DeleteOptions{}); err != nil {
-		return err
-	}
-	return wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, false, func(ctx context.Context) (bool, error) {
-		_, err := b.client.CoreV1().Namespaces().Get(ctx, b.namespace, metav1.GetOptions{})
-		return err != nil, nil
-	})
+	return benchkube.DeleteNamespace(ctx, b.client, b.namespace)
 }
 
 func hostUptime() (time.Duration, error) {

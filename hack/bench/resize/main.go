@@ -17,16 +17,15 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubenext/kubenext/internal/benchkube"
 	"github.com/kubenext/kubenext/internal/benchstat"
 	"github.com/kubenext/kubenext/internal/steps"
 )
@@ -271,11 +270,5 @@ func (b *bench) freshNamespace(ctx context.Context) error {
 }
 
 func (b *bench) deleteNamespace(ctx context.Context) error {
-	if err := b.client.CoreV1().Namespaces().Delete(ctx, b.namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, false, func(ctx context.Context) (bool, error) {
-		_, err := b.client.CoreV1().Namespaces().Get(ctx, b.namespace, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	})
+	return benchkube.DeleteNamespace(ctx, b.client, b.namespace)
 }

@@ -17,13 +17,13 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubenext/kubenext/internal/benchkube"
 	"github.com/kubenext/kubenext/internal/benchstat"
 	"github.com/kubenext/kubenext/internal/steps"
 )
@@ -79,7 +79,7 @@ func run(ctx context.Context, kubeconfig, cpNode, image, namespace string, n int
 		return fmt.Errorf("create namespace %s (left by an earlier run? delete it): %w", namespace, err)
 	}
 	defer func() {
-		_ = s.Run("Deleting namespace "+namespace, func() error { return deleteNamespace(context.Background(), client, namespace) })
+		_ = s.Run("Deleting namespace "+namespace, func() error { return benchkube.DeleteNamespace(context.Background(), client, namespace) })
 	}()
 
 	var wall time.Duration
@@ -178,14 +178,4 @@ func parseVmRSS(line string) (int64, error) {
 	}
 	_, err := fmt.Sscan(fields[1], &kb)
 	return kb, err
-}
-
-func deleteNamespace(ctx context.Context, client kubernetes.Interface, namespace string) error {
-	if err := client.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, false, func(ctx context.Context) (bool, error) {
-		_, err := client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	})
 }

@@ -9,9 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/kubenext/kubenext/hack/imagebuild/images"
@@ -60,7 +59,21 @@ func main() {
 					return images.ForBinary("docker.io/kubenext/netd:"+extraTag, netd, "/usr/local/bin/kubenext-netd")
 				},
 			)
-			return writeAll(cmd.Context(), out, specs)
+			recipes := make([]images.Recipe, len(specs))
+			for i, spec := range specs {
+				recipes[i] = func() (string, v1.Image, error) {
+					s, err := spec()
+					if err != nil {
+						return "", nil, err
+					}
+					img, err := images.Build(s)
+					if err != nil {
+						return "", nil, fmt.Errorf("%s: %w", s.Ref, err)
+					}
+					return s.Ref, img, nil
+				}
+			}
+			return images.WriteAll(cmd.Context(), out, "registry.k8s.io", recipes, os.Stdout)
 		},
 	}
 	f := cmd.Flags()
@@ -77,48 +90,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
 	}
-}
-
-// writeAll empties out, then writes one archive per image and a list of
-// every reference, printing a line with timing per image.
-func writeAll(ctx context.Context, out string, specs []func() (images.Spec, error)) error {
-	if err := os.RemoveAll(out); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	var refs []string
-	for _, build := range specs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		start := time.Now()
-		spec, err := build()
-		if err != nil {
-			return err
-		}
-		img, err := images.Build(spec)
-		if err != nil {
-			return fmt.Errorf("%s: %w", spec.Ref, err)
-		}
-		file := filepath.Join(out, archiveName(spec.Ref))
-		if err := images.WriteArchive(file, spec.Ref, img); err != nil {
-			return fmt.Errorf("%s: %w", spec.Ref, err)
-		}
-		info, err := os.Stat(file)
-		if err != nil {
-			return err
-		}
-		fmt.Printf(" ✓ %s (%.1f MB, %.1fs)\n", spec.Ref, float64(info.Size())/1e6, time.Since(start).Seconds())
-		refs = append(refs, spec.Ref)
-	}
-	return os.WriteFile(filepath.Join(out, "images.txt"), []byte(strings.Join(refs, "\n")+"\n"), 0o644)
-}
-
-// archiveName turns registry.k8s.io/coredns/coredns:v1.14.6 into
-// coredns_coredns_v1.14.6.tar.
-func archiveName(ref string) string {
-	ref = strings.TrimPrefix(strings.TrimPrefix(ref, "registry.k8s.io/"), "docker.io/")
-	return strings.NewReplacer("/", "_", ":", "_").Replace(ref) + ".tar"
 }

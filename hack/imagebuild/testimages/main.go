@@ -5,13 +5,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kubenext/kubenext/hack/imagebuild/images"
 )
@@ -53,40 +54,19 @@ func run(src images.TestSources, busybox, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(out); err != nil {
-		return err
+	built := make([]images.Recipe, len(recipes))
+	for i, recipe := range recipes {
+		built[i] = func() (string, v1.Image, error) {
+			image, err := recipe()
+			if err != nil {
+				return "", nil, err
+			}
+			img, err := images.BuildTestImage(image)
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: %w", image.Ref, err)
+			}
+			return image.Ref, img, nil
+		}
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	var refs []string
-	for _, recipe := range recipes {
-		start := time.Now()
-		image, err := recipe()
-		if err != nil {
-			return err
-		}
-		img, err := images.BuildTestImage(image)
-		if err != nil {
-			return fmt.Errorf("%s: %w", image.Ref, err)
-		}
-		file := filepath.Join(out, archiveName(image.Ref))
-		if err := images.WriteArchive(file, image.Ref, img); err != nil {
-			return fmt.Errorf("%s: %w", image.Ref, err)
-		}
-		info, err := os.Stat(file)
-		if err != nil {
-			return err
-		}
-		fmt.Printf(" ✓ %s (%.1f MB, %.1fs)\n", image.Ref, float64(info.Size())/1e6, time.Since(start).Seconds())
-		refs = append(refs, image.Ref)
-	}
-	return os.WriteFile(filepath.Join(out, "images.txt"), []byte(strings.Join(refs, "\n")+"\n"), 0o644)
-}
-
-// archiveName turns registry.k8s.io/e2e-test-images/agnhost:2.66.1 into
-// agnhost_2.66.1.tar.
-func archiveName(ref string) string {
-	ref = strings.TrimPrefix(strings.TrimPrefix(ref, images.E2ERegistry+"/"), "docker.io/")
-	return strings.NewReplacer("/", "_", ":", "_").Replace(ref) + ".tar"
+	return images.WriteAll(context.Background(), out, images.E2ERegistry, built, os.Stdout)
 }

@@ -1,0 +1,49 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestOutputKeepsStderrForTheError(t *testing.T) {
+	ctx := context.Background()
+	out, err := Output(Command(ctx, "sh", "-c", "echo out; echo why >&2; exit 3"))
+	if string(out) != "out\n" {
+		t.Errorf("stdout = %q", out)
+	}
+	var re *RunError
+	if !errors.As(err, &re) || ExitCode(err) != 3 {
+		t.Fatalf("err = %v (exit %d), want a RunError with exit 3", err, ExitCode(err))
+	}
+	if !strings.Contains(err.Error(), "sh -c echo out") || !strings.Contains(err.Error(), "why") {
+		t.Errorf("error %q must name the command and the end of stderr", err)
+	}
+}
+
+func TestEnvAndStdin(t *testing.T) {
+	out, err := CombinedOutput(Command(context.Background(), "sh", "-c", `echo "$KUBENEXT_X"; cat`).
+		SetEnv("KUBENEXT_X=set").SetStdin(strings.NewReader("in")))
+	if err != nil || string(out) != "set\nin" {
+		t.Fatalf("out = %q, err = %v", out, err)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	if ExitCode(nil) != 0 {
+		t.Error("nil is exit 0")
+	}
+	if ExitCode(errors.New("no such file")) != -1 {
+		t.Error("an error without a status is -1")
+	}
+	if _, err := Output(Command(context.Background(), "/nonexistent/kubenext")); ExitCode(err) != -1 || err == nil {
+		t.Errorf("a missing binary: %v", err)
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	if got := LastLines("a\n\nb\nc\n", 2); got != "    b\n    c" {
+		t.Errorf("LastLines = %q", got)
+	}
+}

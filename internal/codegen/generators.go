@@ -7,9 +7,10 @@ import (
 	"go/format"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // generator is one of upstream's code generators, run the way
@@ -229,9 +230,9 @@ func applyConfigurations(ctx context.Context, e *env) error {
 		return err
 	}
 	schema := filepath.Join(e.Out, "models-schema.json")
-	out, err := exec.CommandContext(ctx, models).Output()
+	out, err := exec.Output(exec.Command(ctx, models))
 	if err != nil {
-		return fmt.Errorf("models-schema: %w", err)
+		return fmt.Errorf("models-schema: %w", cause(err))
 	}
 	if err := os.WriteFile(schema, out, 0o644); err != nil {
 		return err

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/kubenext/kubenext/internal/exec"
 	"github.com/kubenext/kubenext/internal/patchtree"
 	"github.com/kubenext/kubenext/internal/steps"
 )
@@ -220,7 +221,11 @@ func (e *env) writeWorkspace() error {
 	if err != nil {
 		return err
 	}
-	ws := patchtree.Workspace{GoVersion: "1.26.0", Use: []string{root}, Replace: map[string]string{}}
+	version, err := patchtree.GoVersion(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return err
+	}
+	ws := patchtree.Workspace{GoVersion: version, Use: []string{root}, Replace: map[string]string{}}
 	for m, t := range e.trees {
 		abs, err := filepath.Abs(t.dir)
 		if err != nil {
@@ -295,27 +300,27 @@ func (e *env) runIn(ctx context.Context, dir, log, name string, args ...string) 
 			name = p
 		}
 	}
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), "GOWORK="+e.workspace, "GOFLAGS=-mod=readonly",
-		"PATH="+e.Bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(name), err)
+	// internal/exec's commands have no working directory of their own, and
+	// go-to-protobuf needs one (it hands protoc "-I ."): GNU env -C changes
+	// it for the generator alone.
+	err = exec.Command(ctx, "env", append([]string{"-C", dir, name}, args...)...).
+		SetStdout(f).SetStderr(f).
+		SetEnv("GOWORK="+e.workspace, "GOFLAGS=-mod=readonly",
+			"PATH="+e.Bin+string(os.PathListSeparator)+os.Getenv("PATH")).
+		Run()
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(name), cause(err))
 	}
 	return nil
 }
 
 func (t *tree) git(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{
+	out, err := exec.Output(exec.Command(ctx, "git", append([]string{
 		"--git-dir=" + t.gitDir, "--work-tree=" + t.dir,
 		"-c", "user.name=kubenext codegen", "-c", "user.email=codegen@kubenext.invalid",
-		"-c", "core.autocrlf=false", "-c", "gc.auto=0"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+		"-c", "core.autocrlf=false", "-c", "gc.auto=0"}, args...)...))
 	if err != nil {
-		return nil, fmt.Errorf("git %s in %s: %w: %s", args[0], t.dir, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("git %s in %s: %w: %s", args[0], t.dir, cause(err), strings.TrimSpace(stderrOf(err)))
 	}
 	return out, nil
 }
@@ -363,11 +368,29 @@ func (t *tree) commit(ctx context.Context, what string) ([]byte, error) {
 }
 
 func goEnv(name string) (string, error) {
-	out, err := exec.Command("go", "env", name).Output()
+	out, err := exec.Output(exec.Command(context.Background(), "go", "env", name))
 	if err != nil {
-		return "", fmt.Errorf("go env %s: %w", name, err)
+		return "", fmt.Errorf("go env %s: %w", name, cause(err))
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// cause and stderrOf split an exec error into the exit status and what the
+// command said, so that messages keep the shape they had.
+func cause(err error) error {
+	var re *exec.RunError
+	if errors.As(err, &re) {
+		return re.Err
+	}
+	return err
+}
+
+func stderrOf(err error) string {
+	var re *exec.RunError
+	if errors.As(err, &re) {
+		return string(re.Output)
+	}
+	return ""
 }
 
 func fileExists(p string) bool {

@@ -1,11 +1,13 @@
 package patchtree
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
-	"os/exec"
+	"strings"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // Resolver finds the pinned version of a module and its pristine source.
@@ -17,6 +19,8 @@ type Resolver interface {
 // workspace, which version go.mod pins (after replaces) and downloads it.
 type GoResolver struct {
 	Dir string
+	// Host runs the go command; nil is exec.Host.
+	Host exec.Cmder
 }
 
 func (r GoResolver) Resolve(modulePath string) (Module, error) {
@@ -45,14 +49,42 @@ func (r GoResolver) Resolve(modulePath string) (Module, error) {
 }
 
 func (r GoResolver) goJSON(v any, args ...string) error {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = r.Dir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	// go -C, not a working directory: the go command reads the go.mod of
+	// the directory it is told, which is all a working directory did here.
+	host := r.Host
+	if host == nil {
+		host = exec.Host
+	}
+	out, err := exec.Output(host.Command(context.Background(), "go", append([]string{"-C", r.Dir}, args...)...).SetEnv("GOWORK=off"))
 	if err != nil {
-		return fmt.Errorf("go %v: %v: %s", args, err, bytes.TrimSpace(stderr.Bytes()))
+		return fmt.Errorf("go %v: %v: %s", args, cause(err), stderrOf(err))
 	}
 	return json.Unmarshal(out, v)
+}
+
+// goEnv is one `go env` value.
+func goEnv(name string) (string, error) {
+	out, err := exec.Output(exec.Command(context.Background(), "go", "env", name))
+	if err != nil {
+		return "", fmt.Errorf("go env %s: %w", name, cause(err))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// cause and stderrOf split an exec error into the exit status and what the
+// command said, so the messages read as they did before internal/exec.
+func cause(err error) error {
+	var re *exec.RunError
+	if errors.As(err, &re) {
+		return re.Err
+	}
+	return err
+}
+
+func stderrOf(err error) string {
+	var re *exec.RunError
+	if errors.As(err, &re) {
+		return strings.TrimSpace(string(re.Output))
+	}
+	return ""
 }

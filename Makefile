@@ -233,6 +233,8 @@ node-image: cluster-config build netd tools images docker $(TOOLS)/nodeimage
 cluster: node-image
 	@$(TOOLS)/cluster create $(CLUSTER_FLAGS) --image $(NODE_IMAGE)
 	@echo $(TEST_IMAGE) > $(CLUSTER_DIR)/test-image
+	@echo $(WORKERS) > $(CLUSTER_DIR)/workers
+	@echo $(GATE_OFF_WORKERS) > $(CLUSTER_DIR)/gate-off-workers
 
 cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
@@ -289,12 +291,18 @@ bench-admission: build $(TOOLS)/etcd
 		-profile '$(ADMISSION_PROFILE)' -profile-seconds 10 -profile-dir $(OUT)/bench-admission \
 		-csv docs/bench-admission.csv | tee $(OUT)/bench-admission.md
 
+# Specs run in a random order (every spec, not only containers), so that
+# one that depends on another's leftovers fails; GINKGO_SEED repeats an
+# order (ginkgo prints the seed of each run).
 E2E_TIMEOUT ?= 60m
+GINKGO_SEED ?=
 e2e: patched build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
 	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_KUBECTL=$(BIN)/kubectl \
+		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
-		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')
+		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all \
+		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')
 
 # --- conformance ---
 # Upstream's [Conformance] specs against the running cluster, offline:

@@ -226,7 +226,8 @@ func ParseInspect(out []byte) ([]Status, error) {
 	}
 }
 
-// Healthy reports whether the runtime answers CRI and says it is ready.
+// Healthy reports whether the runtime answers CRI and reports the two
+// conditions CRI requires (RuntimeReady, NetworkReady) true.
 func (r Runtime) Healthy(ctx context.Context) error {
 	out, err := exec.Output(r.Node.Command(ctx, "crictl", "info", "-o", "json"))
 	if err != nil {
@@ -245,9 +246,19 @@ func (r Runtime) Healthy(ctx context.Context) error {
 	if err := json.Unmarshal(out, &info); err != nil {
 		return fmt.Errorf("crictl info: %w", err)
 	}
+	required := map[string]bool{"RuntimeReady": false, "NetworkReady": false}
 	for _, c := range info.Status.Conditions {
+		if _, ok := required[c.Type]; !ok {
+			continue // informational, such as containerd's deprecation warnings
+		}
 		if !c.Status {
 			return fmt.Errorf("runtime condition %s is false: %s %s", c.Type, c.Reason, c.Message)
+		}
+		required[c.Type] = true
+	}
+	for cond, seen := range required {
+		if !seen {
+			return fmt.Errorf("the runtime reports no %s condition", cond)
 		}
 	}
 	return nil

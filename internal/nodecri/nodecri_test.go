@@ -92,4 +92,14 @@ func TestListingsAndSelectors(t *testing.T) {
 	if err := rt.Healthy(ctx); err == nil || !strings.Contains(err.Error(), "NetworkReady") {
 		t.Errorf("Healthy = %v, want the false condition named", err)
 	}
+	healthy := &exectest.Cmder{Script: map[string]exectest.Result{
+		"crictl info -o json": {Stdout: `{"status":{"conditions":[{"type":"RuntimeReady","status":true},{"type":"NetworkReady","status":true},{"type":"ContainerdHasNoDeprecationWarnings","status":false,"reason":"ContainerdHasDeprecationWarnings"}]}}`},
+	}}
+	if err := (Runtime{Node: healthy}).Healthy(ctx); err != nil {
+		t.Errorf("a deprecation warning is not ill health: %v", err)
+	}
+	silent := &exectest.Cmder{Script: map[string]exectest.Result{"crictl info -o json": {Stdout: `{"status":{"conditions":[{"type":"RuntimeReady","status":true}]}}`}}}
+	if err := (Runtime{Node: silent}).Healthy(ctx); err == nil || !strings.Contains(err.Error(), "no NetworkReady") {
+		t.Errorf("a runtime without NetworkReady: %v", err)
+	}
 }

@@ -12,7 +12,7 @@ import (
 func TestListAndExec(t *testing.T) {
 	fake := &exectest.Cmder{Script: map[string]exectest.Result{
 		"docker ps --filter label=io.x-k8s.kind.cluster=kn": {Stdout: "kn-worker\nkn-control-plane\n"},
-		"docker exec kn-worker false":                      {ExitCode: 1, Stderr: "nope"},
+		"docker exec kn-worker false":                       {ExitCode: 1, Stderr: "nope"},
 	}}
 	p := &Provider{Host: fake}
 	ctx := context.Background()

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -63,12 +61,6 @@ func terminatedState(pod *v1.Pod, name string) *v1.ContainerStateTerminated {
 	return t
 }
 
-// stopDelay is how long after the keystone finished another container
-// did; status times have one-second resolution.
-func stopDelay(pod *v1.Pod, container string) time.Duration {
-	return terminatedState(pod, container).FinishedAt.Sub(terminatedState(pod, "main").FinishedAt.Time)
-}
-
 func waitForPhase(ctx context.Context, f *framework.Framework, pod *v1.Pod, phase v1.PodPhase, timeout time.Duration) *v1.Pod {
 	framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "phase "+string(phase), timeout,
 		func(p *v1.Pod) (bool, error) {
@@ -88,11 +80,6 @@ func keystoneNode(ctx context.Context, f *framework.Framework) string {
 	return nodeWithKeystoneGate(ctx, f, true)
 }
 
-func nodeExec(ctx context.Context, node string, args ...string) {
-	out, err := exec.CommandContext(ctx, "docker", append([]string{"exec", "-i", node}, args...)...).CombinedOutput()
-	framework.ExpectNoError(err, "docker exec %s %s: %s", node, strings.Join(args, " "), out)
-}
-
 var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(features.KeystoneContainers), func() {
 	f := framework.NewDefaultFramework("keystone")
 	f.NamespacePodSecurityLevel = admissionapi.LevelBaseline
@@ -106,7 +93,9 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 			gomega.Expect(terminatedState(pod, "main").ExitCode).To(gomega.Equal(exitCode))
 			// The sidecar got SIGTERM and exited 7: the phase ignores it.
 			gomega.Expect(terminatedState(pod, "sidecar").ExitCode).To(gomega.Equal(int32(7)))
-			gomega.Expect(stopDelay(pod, "sidecar")).To(gomega.BeNumerically("<=", 3*time.Second), "the sidecar must stop right after the keystone")
+			stop := measureStop(ctx, node, pod, "sidecar", "main")
+			expectKubeletStopped(stop, kubeletStopBound, stopTimeout(pod))
+			expectStoppedWithin(stop, 3*time.Second)
 		},
 		ginkgo.Entry("exit 0, restartPolicy Never: Succeeded", v1.RestartPolicyNever, int32(0), v1.PodSucceeded),
 		ginkgo.Entry("exit 0, restartPolicy OnFailure: Succeeded", v1.RestartPolicyOnFailure, int32(0), v1.PodSucceeded),
@@ -147,10 +136,21 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		for _, c := range []string{"sidecar", "native-sidecar"} {
 			t := terminatedState(pod, c)
 			gomega.Expect(t.Message).To(gomega.ContainSubstring("prestop-ran"), "the preStop hook of %s", c)
-			gomega.Expect(stopDelay(pod, c)).To(gomega.BeNumerically("<=", 5*time.Second), c)
 		}
-		// Native sidecars stop after the regular containers.
-		gomega.Expect(terminatedState(pod, "native-sidecar").FinishedAt.Before(&terminatedState(pod, "sidecar").FinishedAt)).To(gomega.BeFalse())
+		// The kubelet runs each preStop hook before it asks for the stop,
+		// so its part includes the hook's exec; the timeout is what is left
+		// of the grace period, at least 2 s.
+		const withPreStop = kubeletStopBound + time.Second
+		regular := measureStop(ctx, node, pod, "sidecar", "main")
+		expectKubeletStopped(regular, withPreStop, stopTimeout(pod))
+		expectStoppedWithin(regular, 5*time.Second)
+		// Native sidecars stop after the regular containers have: by the
+		// runtime's finish times, at full resolution.
+		nativeStop := measureStop(ctx, node, pod, "native-sidecar", "sidecar")
+		gomega.Expect(nativeStop.finished.After(regular.finished)).To(gomega.BeTrueBecause(
+			"the native sidecar must finish after the regular one: %s; %s", nativeStop, regular))
+		expectKubeletStopped(nativeStop, withPreStop, stopTimeout(pod))
+		expectStoppedWithin(nativeStop, 5*time.Second)
 	})
 
 	ginkgo.It("kills a sidecar that ignores SIGTERM at the end of its grace period", func(ctx context.Context) {
@@ -161,13 +161,16 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		pod = waitForPhase(ctx, f, pod, v1.PodSucceeded, 2*time.Minute)
 		gomega.Expect(terminatedState(pod, "main").ExitCode).To(gomega.BeZero())
 		gomega.Expect(terminatedState(pod, "sidecar").ExitCode).To(gomega.Equal(int32(137)), "SIGKILL")
-		delay := stopDelay(pod, "sidecar")
-		gomega.Expect(delay).To(gomega.And(gomega.BeNumerically(">=", 4*time.Second), gomega.BeNumerically("<=", 15*time.Second)),
-			"killed at the end of the 5 s grace period, took %v", delay)
+		stop := measureStop(ctx, node, pod, "sidecar", "main")
+		expectKubeletStopped(stop, kubeletStopBound, 5*time.Second)
+		// SIGKILL comes at the end of the grace period, not before.
+		gomega.Expect(stop.runtime()).To(gomega.BeNumerically(">=", stop.timeout), "killed before its grace period ended: %s", stop)
+		expectStoppedWithin(stop, 15*time.Second)
 	})
 
 	ginkgo.It("ends the pod correctly when the kubelet restarts during termination", framework.WithDisruptive(), framework.WithSerial(), func(ctx context.Context) {
 		node := keystoneNode(ctx, f)
+		leaveNodesClean(f, node)
 		pod := keystonePodOn(node, "keystone-restart", v1.RestartPolicyNever, keystoneScript(2, 0), sidecarIgnoresTerm)
 		pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](20)
 		pod = e2epod.NewPodClient(f).Create(ctx, pod)
@@ -181,7 +184,12 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		pod = waitForPhase(ctx, f, pod, v1.PodSucceeded, 2*time.Minute)
 		gomega.Expect(terminatedState(pod, "main").ExitCode).To(gomega.BeZero())
 		gomega.Expect(terminatedState(pod, "sidecar").ExitCode).To(gomega.Equal(int32(137)))
-		gomega.Expect(stopDelay(pod, "sidecar")).To(gomega.BeNumerically("<=", 40*time.Second))
+		// The first kubelet asked in time with the pod's grace period; the
+		// restarted one takes over the termination, and SIGKILL comes
+		// within two grace periods of the keystone's exit.
+		stop := measureStop(ctx, node, pod, "sidecar", "main")
+		expectKubeletStopped(stop, kubeletStopBound, 20*time.Second)
+		expectStoppedWithin(stop, 40*time.Second)
 	})
 
 	ginkgo.It("completes a Job whose sidecar never exits, and counts a failed keystone like a failed pod", func(ctx context.Context) {

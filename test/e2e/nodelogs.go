@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -95,7 +94,7 @@ var _ = ginkgo.Describe("Node log viewer", framework.WithFeatureGate(features.No
 	})
 
 	ginkgo.It("returns a file under /var/log", func(ctx context.Context) {
-		want, err := exec.CommandContext(ctx, "docker", "exec", node, "cat", "/var/log/dpkg.log").Output()
+		want, err := nodeOutput(ctx, node, "cat", "/var/log/dpkg.log")
 		framework.ExpectNoError(err, "read /var/log/dpkg.log on %s", node)
 		status, body := nodeLogs(ctx, f.ClientSet, node, url.Values{"query": {"dpkg.log"}})
 		gomega.Expect(status).To(gomega.Equal(200), body)
@@ -160,9 +159,8 @@ var _ = ginkgo.Describe("Node log viewer", framework.WithFeatureGate(features.No
 			gomega.Expect(body).To(gomega.ContainSubstring(h.says), "%s: the refusal names the problem", h.what)
 		}
 		// The kubelet's working directory is /; look there and in /var/log.
-		out, err := exec.CommandContext(ctx, "docker", "exec", node, "find", "/", "/var/log", "-maxdepth", "1", "-name", marker).CombinedOutput()
-		framework.ExpectNoError(err, string(out))
-		gomega.Expect(strings.TrimSpace(string(out))).To(gomega.BeEmpty(), "a hostile query ran a command")
+		out := nodeExec(ctx, node, "find", "/", "/var/log", "-maxdepth", "1", "-name", marker)
+		gomega.Expect(strings.TrimSpace(out)).To(gomega.BeEmpty(), "a hostile query ran a command")
 	})
 
 	ginkgo.It("answers 403 to a user without nodes/proxy", func(ctx context.Context) {

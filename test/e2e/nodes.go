@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"time"
 
 	"github.com/onsi/gomega"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/kubernetes/test/e2e/framework"
 	e2enode "k8s.io/kubernetes/test/e2e/framework/node"
 	e2eskipper "k8s.io/kubernetes/test/e2e/framework/skipper"
@@ -20,8 +20,9 @@ import (
 // nodeWithKeystoneGate picks a ready, schedulable node whose kubelet runs
 // with KeystoneContainers as enabled says: for false a node that make
 // cluster labelled kubenext.io/keystone=off (GATE_OFF_WORKERS), for true
-// any other. It skips the spec when the cluster has no such node. The
-// first match by name is taken, so that reruns use the same node.
+// any other. The first match by name is taken, so that reruns use the same
+// node. When the cluster has no such node the spec fails, naming the
+// option that adds one, unless the cluster was made without it on purpose.
 func nodeWithKeystoneGate(ctx context.Context, f *framework.Framework, enabled bool) string {
 	nodes, err := e2enode.GetReadySchedulableNodes(ctx, f.ClientSet)
 	framework.ExpectNoError(err)
@@ -31,11 +32,25 @@ func nodeWithKeystoneGate(ctx context.Context, f *framework.Framework, enabled b
 			return n.Name
 		}
 	}
+	e := env()
 	if enabled {
-		e2eskipper.Skipf("every ready schedulable node is labelled %s=%s", cluster.GateOffLabel, cluster.GateOffLabelValue)
+		missingNode(e.Workers, "WORKERS", "a worker with every gate of ours on",
+			fmt.Sprintf("every ready schedulable node is labelled %s=%s", cluster.GateOffLabel, cluster.GateOffLabelValue))
+	} else {
+		missingNode(e.GateOffWorkers, "GATE_OFF_WORKERS", "a worker whose kubelet has KeystoneContainers off",
+			fmt.Sprintf("no ready schedulable node is labelled %s=%s", cluster.GateOffLabel, cluster.GateOffLabelValue))
 	}
-	e2eskipper.Skipf("no ready schedulable node is labelled %s=%s; make cluster GATE_OFF_WORKERS=1 adds one", cluster.GateOffLabel, cluster.GateOffLabelValue)
 	return ""
+}
+
+// missingNode ends a spec whose node the cluster lacks: a skip if make
+// cluster was told option=0, a failure otherwise (a node that should be
+// there is not, or the cluster's shape was not recorded).
+func missingNode(recorded int, option, what, why string) {
+	if recorded == 0 {
+		e2eskipper.Skipf("the cluster was made with %s=0, so it has no %s (%s)", option, what, why)
+	}
+	framework.Failf("this spec needs %s, and the cluster has none: %s; make cluster %s=1 provides one", what, why, option)
 }
 
 // kubeletFeatureGates reads the gates node's kubelet runs with from its
@@ -55,16 +70,21 @@ func kubeletFeatureGates(ctx context.Context, f *framework.Framework, node strin
 
 // restartKubeletAndWaitReady restarts the kubelet on node (kind names each
 // node's container after the node) and waits until the new kubelet has
-// reported the node Ready. Ready alone proves nothing right after the
-// restart: the condition stays True until the node controller's grace
-// period runs out, so the wait is for a heartbeat sent after the restart.
+// reported the node Ready.
 func restartKubeletAndWaitReady(ctx context.Context, f *framework.Framework, node string) {
 	// Heartbeats are stored with one-second resolution.
 	restartedAt := time.Now().Truncate(time.Second)
-	out, err := exec.CommandContext(ctx, "docker", "exec", node, "systemctl", "restart", "kubelet").CombinedOutput()
-	framework.ExpectNoError(err, "restarting the kubelet on %s: %s", node, out)
+	nodeExec(ctx, node, "systemctl", "restart", "kubelet")
+	waitNodeReady(ctx, f.ClientSet, node, restartedAt)
+}
+
+// waitNodeReady waits until node is Ready with a heartbeat at or after
+// heartbeatAfter. Ready alone proves nothing right after a kubelet
+// restart: the condition stays True until the node controller's grace
+// period runs out, so the wait is for a heartbeat sent after the restart.
+func waitNodeReady(ctx context.Context, cs clientset.Interface, node string, heartbeatAfter time.Time) {
 	gomega.Eventually(ctx, func(ctx context.Context) error {
-		n, err := f.ClientSet.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -72,11 +92,11 @@ func restartKubeletAndWaitReady(ctx context.Context, f *framework.Framework, nod
 			if c.Type != v1.NodeReady {
 				continue
 			}
-			if c.Status != v1.ConditionTrue || c.LastHeartbeatTime.Time.Before(restartedAt) {
-				return fmt.Errorf("Ready=%s, last heartbeat %s, kubelet restarted at %s", c.Status, c.LastHeartbeatTime.Format(time.RFC3339), restartedAt.Format(time.RFC3339))
+			if c.Status != v1.ConditionTrue || c.LastHeartbeatTime.Time.Before(heartbeatAfter) {
+				return fmt.Errorf("Ready=%s (%s), last heartbeat %s, want one at or after %s", c.Status, c.Message, c.LastHeartbeatTime.Format(time.RFC3339), heartbeatAfter.Format(time.RFC3339))
 			}
 			return nil
 		}
 		return fmt.Errorf("node %s has no Ready condition", node)
-	}).WithTimeout(2*time.Minute).WithPolling(time.Second).Should(gomega.Succeed(), "node %s must be Ready again after its kubelet restarted", node)
+	}).WithTimeout(2*time.Minute).WithPolling(time.Second).Should(gomega.Succeed(), "node %s must be Ready", node)
 }

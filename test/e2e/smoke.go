@@ -12,7 +12,6 @@ import (
 	"k8s.io/kubernetes/test/e2e/framework"
 	e2enode "k8s.io/kubernetes/test/e2e/framework/node"
 	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
-	e2eskipper "k8s.io/kubernetes/test/e2e/framework/skipper"
 	admissionapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
 )
@@ -61,7 +60,9 @@ var _ = ginkgo.Describe("Smoke", func() {
 		all, err := f.ClientSet.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		framework.ExpectNoError(err)
 		if len(all.Items) < 2 {
-			e2eskipper.Skipf("needs two nodes, the cluster has %d", len(all.Items))
+			e := env()
+			missingNode(e.allWorkers(), "WORKERS", "a second node",
+				fmt.Sprintf("the cluster has %d node", len(all.Items)))
 		}
 		// Server on a worker, client on another node, so the packets cross.
 		serverNode := nodes.Items[0].Name

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -34,6 +33,8 @@ import (
 	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
 	admissionapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // KEP-3325: a SelfSubjectReview (authentication.k8s.io/v1, GA, no gate)
@@ -68,9 +69,7 @@ func kubectlWhoamiJSON(ctx context.Context, kubeconfig string, flags ...string) 
 			framework.Failf("KUBENEXT_KUBECTL must name our kubectl; run the suite with `make e2e`")
 		}
 		var o, e strings.Builder
-		cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err = cmd.Run()
+		err = exec.Command(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...).SetStdout(&o).SetStderr(&e).Run()
 		out, stderr = o.String(), e.String()
 	}
 	framework.ExpectNoError(err, "kubectl %v: %s", args, stderr)

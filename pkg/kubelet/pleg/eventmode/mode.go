@@ -182,15 +182,3 @@ func (c *Controller) Tick(now time.Time) Decision {
 	}
 	return c.decide(false)
 }
-
-// CacheFreshAsOf is the time up to which the pod cache may be declared
-// fresh without a relist: in event mode, every change older than MaxLag has
-// been delivered (later ones fall back to polling). Zero outside event mode.
-// It replaces the periodic cache timestamp bump of the first evented PLEG,
-// whose 5 s period delayed pod phase changes by 9-14 s (k/k#124704).
-func (c *Controller) CacheFreshAsOf(now time.Time) time.Time {
-	if c.mode != Events {
-		return time.Time{}
-	}
-	return now.Add(-c.cfg.MaxLag)
-}

@@ -99,17 +99,6 @@ func TestReplayedBacklogOnConnectDelaysButDoesNotBlockEventMode(t *testing.T) {
 	}
 }
 
-func TestCacheFreshnessOnlyInEventMode(t *testing.T) {
-	c := New(Config{})
-	if got := c.CacheFreshAsOf(t0); !got.IsZero() {
-		t.Errorf("polling: fresh as of %v, want zero (the relist stamps the cache)", got)
-	}
-	c = inEventMode(t)
-	if got := c.CacheFreshAsOf(t0.Add(time.Minute)); !got.Equal(t0.Add(time.Minute - time.Second)) {
-		t.Errorf("events: fresh as of %v, want now-1s", got)
-	}
-}
-
 func inEventMode(t *testing.T) *Controller {
 	t.Helper()
 	c := New(Config{})

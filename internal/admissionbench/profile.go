@@ -8,25 +8,14 @@ import (
 	"github.com/kubenext/kubenext/internal/benchstat"
 )
 
-// admissionPackages hold the apiserver's policy and webhook admission
-// plugins: CPU spent with one of their functions on the stack is what a
-// configuration adds to a create inside the apiserver. (The webhook's own
-// work runs in this benchmark's process and is not in the profile.)
-var admissionPackages = []string{
+// AdmissionPackages hold the apiserver's policy and webhook admission
+// plugins, for benchstat.CPUShare: CPU spent with one of their functions on
+// the stack is what a configuration adds to a create inside the apiserver.
+// (The webhook's own work runs in this benchmark's process and is not in
+// the profile.)
+var AdmissionPackages = []string{
 	"k8s.io/apiserver/pkg/admission/plugin/policy/",
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/",
-}
-
-// ProfileCPU is the CPU time in an apiserver CPU profile, and the part of
-// it spent in the admission plugins above.
-type ProfileCPU struct {
-	Total, Admission time.Duration
-}
-
-// ParseProfileCPU reads a Go CPU profile as /debug/pprof/profile serves it.
-func ParseProfileCPU(r io.Reader) (ProfileCPU, error) {
-	total, admission, err := benchstat.CPUShare(r, admissionPackages)
-	return ProfileCPU{Total: total, Admission: admission}, err
 }
 
 // ProfiledRun is one configuration's CPU profile and the creates the
@@ -34,7 +23,8 @@ func ParseProfileCPU(r io.Reader) (ProfileCPU, error) {
 type ProfiledRun struct {
 	Configuration Configuration
 	Creates       int
-	CPU           ProfileCPU
+	// CPU is the apiserver's profile; Matched is in AdmissionPackages.
+	CPU benchstat.Share
 }
 
 // WriteCPUTable writes the apiserver CPU per create of each profiled
@@ -51,7 +41,7 @@ func WriteCPUTable(w io.Writer, runs []ProfiledRun) error {
 		perCreate := func(d time.Duration) string {
 			return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(r.Creates))
 		}
-		if _, err := fmt.Fprintf(w, "| %s | %d | %s | %s |\n", r.Configuration.Title(), r.Creates, perCreate(r.CPU.Total), perCreate(r.CPU.Admission)); err != nil {
+		if _, err := fmt.Fprintf(w, "| %s | %d | %s | %s |\n", r.Configuration.Title(), r.Creates, perCreate(r.CPU.Total), perCreate(r.CPU.Matched)); err != nil {
 			return err
 		}
 	}

@@ -35,17 +35,9 @@ type Summary struct {
 	RoundP99Min, RoundP99Max time.Duration
 	// PerSecond is all creates over the sum of the batches' wall times.
 	PerSecond float64
-	// P99VsNoPolicy and P99VsWebhook are this row's p99 over theirs; NaN
-	// when that configuration was not run.
+	// P99VsNoPolicy and P99VsWebhook are this row's p99 over theirs, by
+	// benchstat.Ratio: NaN when that configuration was not run.
 	P99VsNoPolicy, P99VsWebhook float64
-}
-
-// Ratio is a over b, NaN when b is zero (a reference that was not run).
-func Ratio(a, b time.Duration) float64 {
-	if b == 0 {
-		return math.NaN()
-	}
-	return float64(a) / float64(b)
 }
 
 // Summarize aggregates samples and batches per configuration, in the
@@ -92,26 +84,20 @@ func Summarize(configs []Configuration, samples []Sample, batches []Batch) []Sum
 	}
 	p99 := func(id string) time.Duration { return benchstat.Percentile(latencies[id], 99) }
 	for i := range out {
-		out[i].P99VsNoPolicy = Ratio(out[i].P99, p99(NoPolicyID))
-		out[i].P99VsWebhook = Ratio(out[i].P99, p99(WebhookID))
+		out[i].P99VsNoPolicy = benchstat.Ratio(out[i].P99, p99(NoPolicyID))
+		out[i].P99VsWebhook = benchstat.Ratio(out[i].P99, p99(WebhookID))
 	}
 	return out
 }
 
 // WriteTable writes the summaries as a markdown table.
 func WriteTable(w io.Writer, summaries []Summary) error {
-	ratio := func(r float64) string {
-		if math.IsNaN(r) {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2f", r)
-	}
 	if _, err := fmt.Fprintln(w, "| configuration | creates | p50 | p99 | p99 of single rounds | creates/s | p99 / no policy | p99 / webhook |\n|---|---|---|---|---|---|---|---|"); err != nil {
 		return err
 	}
 	for _, s := range summaries {
 		if _, err := fmt.Fprintf(w, "| %s | %d | %s | %s | %.1f–%.1f ms | %.0f | %s | %s |\n", s.Configuration.Title(), s.Creates,
-			formatMillis(s.P50), formatMillis(s.P99), benchstat.Millis(s.RoundP99Min), benchstat.Millis(s.RoundP99Max), s.PerSecond, ratio(s.P99VsNoPolicy), ratio(s.P99VsWebhook)); err != nil {
+			formatMillis(s.P50), formatMillis(s.P99), benchstat.Millis(s.RoundP99Min), benchstat.Millis(s.RoundP99Max), s.PerSecond, benchstat.FormatRatio(s.P99VsNoPolicy), benchstat.FormatRatio(s.P99VsWebhook)); err != nil {
 			return err
 		}
 	}
@@ -162,12 +148,12 @@ func Judge(summaries []Summary) (Verdict, bool) {
 	}
 	v := Verdict{
 		AddedP99:            policies.P99 - none.P99,
-		WebhookOverPolicies: Ratio(webhook.P99, policies.P99),
+		WebhookOverPolicies: benchstat.Ratio(webhook.P99, policies.P99),
 		Noise:               none.RoundP99Max - none.RoundP99Min,
 	}
 	v.AddedWebhookOverAddedPolicies = math.NaN()
 	if v.AddedP99 > 0 {
-		v.AddedWebhookOverAddedPolicies = Ratio(webhook.P99-none.P99, v.AddedP99)
+		v.AddedWebhookOverAddedPolicies = benchstat.Ratio(webhook.P99-none.P99, v.AddedP99)
 	}
 	v.AddedMet = v.AddedP99 < TargetAddedP99
 	v.RatioMet = v.WebhookOverPolicies >= TargetWebhookRatio

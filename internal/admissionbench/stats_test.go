@@ -10,15 +10,6 @@ import (
 
 func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
 
-func TestRatio(t *testing.T) {
-	if got := Ratio(ms(3), ms(2)); got != 1.5 {
-		t.Errorf("3/2 = %v", got)
-	}
-	if !math.IsNaN(Ratio(ms(3), 0)) {
-		t.Error("x/0 must be NaN: the reference did not run")
-	}
-}
-
 // three configurations, two rounds each, with latencies chosen so that
 // the percentiles and ratios are exact.
 func fixture() ([]Configuration, []Sample, []Batch) {

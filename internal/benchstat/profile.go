@@ -9,15 +9,26 @@ import (
 	"github.com/google/pprof/profile"
 )
 
+// Share is the CPU time of one or more CPU profiles and the part of it
+// spent with a function of the chosen packages anywhere on the stack. It is
+// the one shape every benchmark reports a component's CPU in, so that a
+// share of the PLEG and a share of the admission plugins read alike.
+type Share struct {
+	Total, Matched time.Duration
+}
+
+// Add sums one more profile into s: a window longer than one profile may
+// last is covered by several back to back.
+func (s *Share) Add(o Share) { s.Total += o.Total; s.Matched += o.Matched }
+
 // CPUShare reads a Go CPU profile as /debug/pprof/profile serves it and
-// returns its total CPU time and the part spent with a function whose name
-// starts with one of prefixes anywhere on the stack. The benchmarks use it
-// to tell a component's share (the PLEG, the admission plugins) from the
-// rest of the process.
-func CPUShare(r io.Reader, prefixes []string) (total, matched time.Duration, err error) {
+// attributes its samples to the functions whose names start with one of
+// prefixes, or not. A prefix should end in "." or "/" so that a package
+// whose name merely begins like another (pleg, plegx) is not counted.
+func CPUShare(r io.Reader, prefixes []string) (Share, error) {
 	p, err := profile.Parse(r)
 	if err != nil {
-		return 0, 0, fmt.Errorf("parse CPU profile: %w", err)
+		return Share{}, fmt.Errorf("parse CPU profile: %w", err)
 	}
 	cpu := -1
 	for i, st := range p.SampleType {
@@ -26,18 +37,21 @@ func CPUShare(r io.Reader, prefixes []string) (total, matched time.Duration, err
 		}
 	}
 	if cpu < 0 {
-		return 0, 0, fmt.Errorf("not a CPU profile: no cpu/nanoseconds sample type")
+		return Share{}, fmt.Errorf("not a CPU profile: no cpu/nanoseconds sample type")
 	}
+	var s Share
 	for _, sample := range p.Sample {
 		d := time.Duration(sample.Value[cpu])
-		total += d
+		s.Total += d
 		if stackHas(sample, prefixes) {
-			matched += d
+			s.Matched += d
 		}
 	}
-	return total, matched, nil
+	return s, nil
 }
 
+// stackHas counts a sample once however many matching frames it has, so
+// recursion or nested matching packages cannot count a nanosecond twice.
 func stackHas(sample *profile.Sample, prefixes []string) bool {
 	for _, loc := range sample.Location {
 		for _, line := range loc.Line {

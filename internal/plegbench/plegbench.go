@@ -1,6 +1,7 @@
 // Package plegbench holds the arithmetic and parsing of make bench-pleg:
 // the kubelet's CPU time from /proc and exit-to-status latencies from
-// /proc/uptime stamps. hack/bench/pleg does the I/O.
+// /proc/uptime stamps, and the run itself (Run), which hack/bench/pleg
+// calls with its flags.
 package plegbench
 
 import (

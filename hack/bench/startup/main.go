@@ -1,9 +1,6 @@
 // Command startup is make bench-startup: on the kind cluster it measures
-//   - the time to schedule and run -pods pods created at once (spread over
-//     the workers by the scheduler): from the first create to the last pod
-//     Running, and each pod's creation-to-Running time;
-//   - the control plane's memory at rest: the resident set of each
-//     control-plane process, read from /proc in the control-plane node.
+// the time to schedule and run -pods pods created at once, and the control
+// plane's memory at rest. The logic is in internal/startupbench.
 package main
 
 import (
@@ -11,171 +8,24 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"sort"
-	"strings"
-	"time"
 
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
-
-	"github.com/kubenext/kubenext/internal/benchkube"
-	"github.com/kubenext/kubenext/internal/benchstat"
-	"github.com/kubenext/kubenext/internal/steps"
+	"github.com/kubenext/kubenext/internal/startupbench"
 )
 
-// controlPlane are the processes whose memory is reported.
-var controlPlane = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kubelet", "containerd"}
-
 func main() {
-	var kubeconfig, cluster, image, namespace string
-	var pods int
-	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the kind cluster")
-	flag.StringVar(&cluster, "cluster", "kubenext", "kind cluster name (its control-plane node is <cluster>-control-plane)")
-	flag.StringVar(&image, "image", "", "locally built test image (never pulled)")
-	flag.StringVar(&namespace, "namespace", "startupbench", "namespace created and deleted by the run")
-	flag.IntVar(&pods, "pods", 100, "pods to schedule and run")
+	c := startupbench.Config{Stdout: os.Stdout, Stderr: os.Stderr}
+	flag.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the kind cluster")
+	flag.StringVar(&c.Cluster, "cluster", "kubenext", "kind cluster name (its control-plane node is <cluster>-control-plane)")
+	flag.StringVar(&c.Image, "image", "", "locally built test image (never pulled)")
+	flag.StringVar(&c.Namespace, "namespace", "startupbench", "namespace created and deleted by the run")
+	flag.IntVar(&c.Pods, "pods", 100, "pods to schedule and run")
 	flag.Parse()
-	if kubeconfig == "" || image == "" {
-		fmt.Fprintln(os.Stderr, "startup: -kubeconfig and -image are required; run it with make bench-startup")
+	if err := c.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(2)
 	}
-	if pods < 1 || pods > 200 {
-		fmt.Fprintln(os.Stderr, "startup: -pods must be 1..200: two workers run at most 220 pods, system pods included")
-		os.Exit(2)
-	}
-	if err := run(context.Background(), kubeconfig, cluster+"-control-plane", image, namespace, pods); err != nil {
+	if err := startupbench.Run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(1)
 	}
-}
-
-func run(ctx context.Context, kubeconfig, cpNode, image, namespace string, n int) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	// The default 5 QPS of client-go would be what is measured.
-	rc.QPS, rc.Burst = 100, 200
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return err
-	}
-	s := &steps.Steps{Out: os.Stderr}
-
-	var rss map[string]int64
-	if err := s.Run("Reading the control plane's memory at rest", func() error {
-		rss, err = residentSets(ctx, cpNode)
-		return err
-	}); err != nil {
-		return err
-	}
-
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create namespace %s (left by an earlier run? delete it): %w", namespace, err)
-	}
-	defer func() {
-		_ = s.Run("Deleting namespace "+namespace, func() error { return benchkube.DeleteNamespace(context.Background(), client, namespace) })
-	}()
-
-	var wall time.Duration
-	var perPod []time.Duration
-	if err := s.Run(fmt.Sprintf("Creating %d pods and waiting until all run", n), func() error {
-		start := time.Now()
-		for i := range n {
-			pod := &v1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p-%03d", i)},
-				Spec: v1.PodSpec{
-					TerminationGracePeriodSeconds: ptr.To[int64](0),
-					// No node name: the scheduler's work is part of what is timed.
-					Containers: []v1.Container{{Name: "c", Image: image, ImagePullPolicy: v1.PullNever, Command: []string{"sleep", "100000"}}},
-				},
-			}
-			if _, err := client.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-				return err
-			}
-		}
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-			list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, nil
-			}
-			running := 0
-			for _, p := range list.Items {
-				if p.Status.Phase == v1.PodRunning {
-					running++
-				}
-			}
-			return running == n, nil
-		})
-		wall = time.Since(start)
-		if err != nil {
-			return fmt.Errorf("not all %d pods Running after %s: %w", n, wall.Round(time.Second), err)
-		}
-		perPod, err = creationToRunning(ctx, client, namespace)
-		return err
-	}); err != nil {
-		return err
-	}
-
-	fmt.Printf("| what | value |\n| --- | --- |\n")
-	fmt.Printf("| %d pods: first create to all Running | %.1f s |\n", n, wall.Seconds())
-	fmt.Printf("| per pod, creation to Running: p50 / p99 | %.1f s / %.1f s |\n",
-		benchstat.Percentile(perPod, 50).Seconds(), benchstat.Percentile(perPod, 99).Seconds())
-	var total int64
-	for _, name := range controlPlane {
-		fmt.Printf("| RSS at rest, %s on %s | %d MiB |\n", name, cpNode, rss[name]>>20)
-		total += rss[name]
-	}
-	fmt.Printf("| RSS at rest, all of the above | %d MiB |\n", total>>20)
-	return nil
-}
-
-// creationToRunning is, per pod, from its creation timestamp to the start
-// of its container; both are stamped with second precision.
-func creationToRunning(ctx context.Context, client kubernetes.Interface, namespace string) ([]time.Duration, error) {
-	list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	var out []time.Duration
-	for _, p := range list.Items {
-		if len(p.Status.ContainerStatuses) == 0 || p.Status.ContainerStatuses[0].State.Running == nil {
-			return nil, fmt.Errorf("pod %s has no running container", p.Name)
-		}
-		out = append(out, p.Status.ContainerStatuses[0].State.Running.StartedAt.Sub(p.CreationTimestamp.Time))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
-}
-
-// residentSets reads VmRSS of each control-plane process in the node.
-func residentSets(ctx context.Context, node string) (map[string]int64, error) {
-	rss := map[string]int64{}
-	for _, name := range controlPlane {
-		out, err := exec.CommandContext(ctx, "docker", "exec", node, "sh", "-c", "grep VmRSS /proc/$(pidof "+name+")/status").CombinedOutput()
-		if err != nil {
-			return nil, fmt.Errorf("VmRSS of %s on %s: %w: %s", name, node, err, out)
-		}
-		kb, err := parseVmRSS(string(out))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		rss[name] = kb << 10
-	}
-	return rss, nil
-}
-
-func parseVmRSS(line string) (int64, error) {
-	var kb int64
-	fields := strings.Fields(line)
-	if len(fields) != 3 || fields[0] != "VmRSS:" || fields[2] != "kB" {
-		return 0, fmt.Errorf("unexpected VmRSS line %q", line)
-	}
-	_, err := fmt.Sscan(fields[1], &kb)
-	return kb, err
 }

@@ -3,16 +3,17 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"github.com/kubenext/kubenext/internal/steps"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kubenext/kubenext/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/guard"
+	"github.com/kubenext/kubenext/internal/nodes"
+	"github.com/kubenext/kubenext/internal/steps"
 )
 
 // Cluster is one kubenext kind cluster and the tools that drive it.
@@ -25,8 +26,19 @@ type Cluster struct {
 	Kubectl    string       // kubectl binary
 	Kubeconfig string       // where kind writes the cluster's kubeconfig
 	StateDir   string       // kind config and other files for this cluster
-	Run        hostprep.Runner
-	Steps      *steps.Steps
+	// Cmd runs kind, kubectl, docker and iptables on this machine; the
+	// nodes are reached through a nodes.Provider on it.
+	Cmd exec.Cmder
+	// LookPath tells which of iptables and ip6tables exist; exec.LookPath
+	// when nil.
+	LookPath func(file string) (string, error)
+	Steps    *steps.Steps
+}
+
+func (c *Cluster) docker() *nodes.Provider { return &nodes.Provider{Host: c.Cmd} }
+
+func (c *Cluster) guard(bridge string) guard.IPTables {
+	return guard.IPTables{Cmd: c.Cmd, LookPath: c.LookPath, Bridge: bridge}
 }
 
 type action struct {
@@ -54,13 +66,17 @@ func (c *Cluster) Create(ctx context.Context) error {
 	configPath := filepath.Join(c.StateDir, "kind.yaml")
 	return c.runActions(ctx, []action{
 		{fmt.Sprintf("Preparing docker network %s (%s)", c.Network, c.Subnet), func(ctx context.Context) error {
-			return ensureNetwork(ctx, c.Run, c.Network, c.Subnet)
+			return ensureNetwork(ctx, c.Cmd, c.Network, c.Subnet)
 		}},
 		{"Dropping cluster traffic bound off this machine", func(ctx context.Context) error {
-			if err := (hostprep.Guard{Run: c.Run, Bridge: BridgeName(c.Network)}).Add(ctx, c.Name, []netip.Prefix{c.Subnet}); err != nil {
+			g := c.guard(BridgeName(c.Network))
+			if err := g.Add(ctx, c.Name, []netip.Prefix{c.Subnet}); err != nil {
 				return err
 			}
-			return checkGuard(ctx, c.Run, c.Name)
+			if err := g.Verify(ctx, c.Name, c.Subnet); err != nil {
+				return fmt.Errorf("%w; refusing to start nodes whose traffic could leave this machine", err)
+			}
+			return nil
 		}},
 		{"Writing kind config " + configPath, func(context.Context) error {
 			if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
@@ -88,19 +104,10 @@ func (c *Cluster) Delete(ctx context.Context) error {
 			return c.kind(ctx, "delete", "cluster", "--name", c.Name, "--kubeconfig", c.Kubeconfig)
 		}},
 		{"Removing docker network " + c.Network, func(ctx context.Context) error {
-			out, err := c.Run.Output(ctx, "docker", "network", "inspect", c.Network, "--format", "{{len .Containers}}")
-			if err != nil {
-				return nil // already gone
-			}
-			if n := strings.TrimSpace(string(out)); n != "0" {
-				c.Steps.Note("kept: %s containers still use it", n)
-				return nil
-			}
-			_, err = c.Run.Output(ctx, "docker", "network", "rm", c.Network)
-			return err
+			return removeNetwork(ctx, c.Cmd, c.Steps, c.Network)
 		}},
 		{"Removing the traffic guard", func(ctx context.Context) error {
-			n, err := (hostprep.Guard{Run: c.Run}).Remove(ctx, c.Name)
+			n, err := c.guard("").Remove(ctx, c.Name)
 			c.Steps.Note("%d rules removed", n)
 			return err
 		}},
@@ -114,7 +121,11 @@ func (c *Cluster) thawNodes(ctx context.Context) error {
 	if err != nil || len(nodes) == 0 {
 		return nil // no cluster, nothing frozen
 	}
-	out, err := c.Run.Output(ctx, "docker", append([]string{"inspect", "--format", "{{.Id}}"}, nodes...)...)
+	args := []string{"inspect", "--format", "{{.Id}}"}
+	for _, n := range nodes {
+		args = append(args, n.Name)
+	}
+	out, err := exec.Output(c.Cmd.Command(ctx, "docker", args...))
 	if err != nil {
 		return nil // kind's delete reports what is wrong with the nodes
 	}
@@ -127,24 +138,18 @@ func (c *Cluster) thawNodes(ctx context.Context) error {
 
 // kind runs kind with its own progress output on ours, on the guarded network.
 func (c *Cluster) kind(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, c.Kind, args...)
-	cmd.Env = append(os.Environ(), "KIND_EXPERIMENTAL_DOCKER_NETWORK="+c.Network)
-	cmd.Stdout = c.Steps.Out
-	cmd.Stderr = c.Steps.Out
-	return cmd.Run()
+	return c.Cmd.Command(ctx, c.Kind, args...).
+		SetEnv("KIND_EXPERIMENTAL_DOCKER_NETWORK=" + c.Network).
+		SetStdout(c.Steps.Out).SetStderr(c.Steps.Out).Run()
 }
 
 func (c *Cluster) kubectl(ctx context.Context, args ...string) ([]byte, error) {
-	return c.Run.Output(ctx, c.Kubectl, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+	return exec.Output(c.Cmd.Command(ctx, c.Kubectl, append([]string{"--kubeconfig", c.Kubeconfig}, args...)...))
 }
 
-// Nodes lists the cluster's node containers.
-func (c *Cluster) Nodes(ctx context.Context) ([]string, error) {
-	out, err := c.Run.Output(ctx, c.Kind, "get", "nodes", "--name", c.Name)
-	if err != nil {
-		return nil, err
-	}
-	return strings.Fields(string(out)), nil
+// Nodes lists the cluster's running node containers.
+func (c *Cluster) Nodes(ctx context.Context) ([]nodes.Node, error) {
+	return c.docker().List(ctx, c.Name)
 }
 
 func (c *Cluster) checkBlackholes(ctx context.Context) error {
@@ -152,12 +157,11 @@ func (c *Cluster) checkBlackholes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(nodes) == 0 {
+		return fmt.Errorf("kind started no node containers for cluster %s", c.Name)
+	}
 	for _, node := range nodes {
-		err := CheckNodeBlackholes(func(args ...string) (string, error) {
-			out, err := c.Run.Output(ctx, "docker", append([]string{"exec", node}, args...)...)
-			return string(out), err
-		})
-		if err != nil {
+		if err := CheckBlackholesOn(ctx, node); err != nil {
 			return fmt.Errorf("node %s: %w", node, err)
 		}
 	}
@@ -171,6 +175,14 @@ const (
 	ServiceBlackholeTable = 4096
 	ServiceRulePref       = 4000
 )
+
+// CheckBlackholesOn is CheckNodeBlackholes with node's commands.
+func CheckBlackholesOn(ctx context.Context, node exec.Cmder) error {
+	return CheckNodeBlackholes(func(args ...string) (string, error) {
+		out, err := exec.Output(node.Command(ctx, args[0], args[1:]...))
+		return string(out), err
+	})
+}
 
 // CheckNodeBlackholes verifies, through run (a command on the node), that
 // the pod range is blackholed in the main table and the service range in

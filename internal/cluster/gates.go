@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	kubefeatures "k8s.io/kubernetes/pkg/features"
 
 	kubenextfeatures "github.com/kubenext/kubenext/pkg/features"
-	kubefeatures "k8s.io/kubernetes/pkg/features"
 )
 
 // DefaultGates are the gates a kubenext cluster turns on unless the user

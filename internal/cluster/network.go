@@ -2,11 +2,14 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 
-	"github.com/kubenext/kubenext/internal/hostprep"
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/nodes"
+	"github.com/kubenext/kubenext/internal/steps"
 )
 
 // The pod and service ranges are fixed: the node image blackholes exactly
@@ -30,41 +33,45 @@ func BridgeName(network string) string {
 // ensureNetwork creates the cluster's docker network with a fixed subnet,
 // or checks that an existing one has it. A known subnet lets the guard go
 // in before kind starts any node.
-func ensureNetwork(ctx context.Context, run hostprep.Runner, name string, subnet netip.Prefix) error {
-	out, err := run.Output(ctx, "docker", "network", "inspect", name, "--format", "{{range .IPAM.Config}}{{println .Subnet}}{{end}}")
-	if err == nil {
-		have, err := hostprep.ParseNetworkSubnets(string(out))
-		if err != nil {
-			return fmt.Errorf("docker network %s: %w", name, err)
-		}
-		if len(have) != 1 || have[0] != subnet {
-			return fmt.Errorf("docker network %s exists with subnets %v, not %s: remove it (`docker network rm %s`) or choose another NETWORK_SUBNET", name, have, subnet, name)
-		}
-		bridge, err := run.Output(ctx, "docker", "network", "inspect", name, "--format", `{{index .Options "com.docker.network.bridge.name"}}`)
-		if err != nil || strings.TrimSpace(string(bridge)) != BridgeName(name) {
-			return fmt.Errorf("docker network %s exists but was not made by kubenext (bridge %q, want %s): remove it (`docker network rm %s`)", name, strings.TrimSpace(string(bridge)), BridgeName(name), name)
-		}
-		return nil
+func ensureNetwork(ctx context.Context, host exec.Cmder, name string, subnet netip.Prefix) error {
+	docker := &nodes.Provider{Host: host}
+	have, err := docker.NetworkSubnets(ctx, name)
+	var inspectFailed *exec.RunError
+	switch {
+	case errors.As(err, &inspectFailed):
+		// No such network (or no answer): create it; a daemon that is
+		// down fails the create with its own message.
+		_, err = exec.CombinedOutput(host.Command(ctx, "docker", "network", "create", "--driver=bridge",
+			"--subnet="+subnet.String(),
+			"--opt=com.docker.network.bridge.enable_ip_masquerade=true",
+			"--opt=com.docker.network.bridge.name="+BridgeName(name),
+			"--label=io.kubenext.cluster-network=true",
+			name))
+		return err
+	case err != nil:
+		return fmt.Errorf("docker network %s: %w", name, err)
 	}
-	_, err = run.Output(ctx, "docker", "network", "create", "--driver=bridge",
-		"--subnet="+subnet.String(),
-		"--opt=com.docker.network.bridge.enable_ip_masquerade=true",
-		"--opt=com.docker.network.bridge.name="+BridgeName(name),
-		"--label=io.kubenext.cluster-network=true",
-		name)
-	return err
+	if len(have) != 1 || have[0] != subnet {
+		return fmt.Errorf("docker network %s exists with subnets %v, not %s: remove it (`docker network rm %s`) or choose another NETWORK_SUBNET", name, have, subnet, name)
+	}
+	bridge, err := docker.NetworkBridge(ctx, name)
+	if err != nil || bridge != BridgeName(name) {
+		return fmt.Errorf("docker network %s exists but was not made by kubenext (bridge %q, want %s): remove it (`docker network rm %s`)", name, bridge, BridgeName(name), name)
+	}
+	return nil
 }
 
-// checkGuard confirms that the DROP rule for the cluster is present.
-func checkGuard(ctx context.Context, run hostprep.Runner, cluster string) error {
-	listing, err := run.Output(ctx, "iptables", "-w", "-S")
+// removeNetwork removes the cluster's network unless something else still
+// sits on it.
+func removeNetwork(ctx context.Context, host exec.Cmder, progress *steps.Steps, name string) error {
+	out, err := exec.Output(host.Command(ctx, "docker", "network", "inspect", name, "--format", "{{len .Containers}}"))
 	if err != nil {
-		return err
+		return nil // already gone
 	}
-	for _, rule := range hostprep.OwnedRules(string(listing), cluster) {
-		if strings.Contains(strings.Join(rule, " "), "-j DROP") {
-			return nil
-		}
+	if n := strings.TrimSpace(string(out)); n != "0" {
+		progress.Note("kept: %s containers still use it", n)
+		return nil
 	}
-	return fmt.Errorf("the DOCKER-USER drop rule for cluster %s is missing; refusing to start nodes whose traffic could leave this machine", cluster)
+	_, err = exec.CombinedOutput(host.Command(ctx, "docker", "network", "rm", name))
+	return err
 }

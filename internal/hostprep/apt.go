@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubenext/kubenext/internal/steps"
 	"os"
+
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/steps"
 )
 
 // Package is a Debian package and the executables that show it is usable.
@@ -28,8 +30,11 @@ var HostPackages = []Package{
 
 // Apt installs missing packages with apt-get.
 type Apt struct {
-	Run   Runner
-	Steps *steps.Steps
+	// Cmd runs apt-get; exec.Host when nil.
+	Cmd exec.Cmder
+	// LookPath finds executables; exec.LookPath when nil.
+	LookPath func(file string) (string, error)
+	Steps    *steps.Steps
 	// PolicyRCD is /usr/sbin/policy-rc.d; a field so tests can point it at a
 	// temporary directory.
 	PolicyRCD string
@@ -37,12 +42,28 @@ type Apt struct {
 	updated bool
 }
 
+func (a *Apt) apt(ctx context.Context, args ...string) error {
+	cmd := a.Cmd
+	if cmd == nil {
+		cmd = exec.Host
+	}
+	_, err := exec.CombinedOutput(cmd.Command(ctx, "env", aptArgs(args...)...))
+	return err
+}
+
+func (a *Apt) lookPath(file string) (string, error) {
+	if a.LookPath == nil {
+		return exec.LookPath(file)
+	}
+	return a.LookPath(file)
+}
+
 // Missing returns the packages with at least one executable not on PATH.
 func (a *Apt) Missing(pkgs []Package) []Package {
 	var out []Package
 	for _, p := range pkgs {
 		for _, b := range p.Binaries {
-			if _, err := a.Run.LookPath(b); err != nil {
+			if _, err := a.lookPath(b); err != nil {
 				out = append(out, p)
 				break
 			}
@@ -66,8 +87,7 @@ func (a *Apt) Ensure(ctx context.Context, pkgs []Package) error {
 	defer restore()
 	if !a.updated {
 		if err := a.Steps.Run("Updating apt package lists", func() error {
-			_, err := a.Run.Output(ctx, "env", aptArgs("update")...)
-			return err
+			return a.apt(ctx, "update")
 		}); err != nil {
 			return err
 		}
@@ -80,7 +100,7 @@ func (a *Apt) Ensure(ctx context.Context, pkgs []Package) error {
 			continue
 		}
 		if err := a.Steps.Run("Installing "+p.Name, func() error {
-			if _, err := a.Run.Output(ctx, "env", aptArgs("install", "-y", p.Name)...); err != nil {
+			if err := a.apt(ctx, "install", "-y", p.Name); err != nil {
 				return err
 			}
 			if still := a.Missing([]Package{p}); len(still) > 0 {

@@ -3,11 +3,13 @@ package hostprep
 import (
 	"bytes"
 	"context"
-	"github.com/kubenext/kubenext/internal/steps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubenext/kubenext/internal/exec/exectest"
+	"github.com/kubenext/kubenext/internal/steps"
 )
 
 const aptPrefix = "env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 "
@@ -15,9 +17,9 @@ const aptPrefix = "env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::
 func TestAptEnsure(t *testing.T) {
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy-rc.d")
-	r := &fakeRunner{paths: map[string]string{"docker": "/usr/local/bin/docker"}}
+	r := newFakeHost(map[string]string{"docker": "/usr/local/bin/docker"}, nil)
 	var sawPolicy bool
-	r.handler = func(cmd string) (string, int, bool) {
+	r.onRun = func(cmd string) {
 		if strings.HasSuffix(cmd, "install -y docker.io") {
 			_, err := os.Stat(policy)
 			sawPolicy = err == nil
@@ -27,16 +29,15 @@ func TestAptEnsure(t *testing.T) {
 		if strings.HasSuffix(cmd, "install -y debootstrap") {
 			r.paths["debootstrap"] = "/usr/sbin/debootstrap"
 		}
-		return "", 0, false
 	}
 	var out bytes.Buffer
-	a := &Apt{Run: r, Steps: &steps.Steps{Out: &out}, PolicyRCD: policy}
+	a := &Apt{Cmd: r, LookPath: r.lookPath, Steps: &steps.Steps{Out: &out}, PolicyRCD: policy}
 	if err := a.Ensure(context.Background(), HostPackages); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{aptPrefix + "update", aptPrefix + "install -y docker.io", aptPrefix + "install -y debootstrap"}
-	if strings.Join(r.calls, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("calls:\n%s", strings.Join(r.calls, "\n"))
+	if strings.Join(r.Lines(), "\n") != strings.Join(want, "\n") {
+		t.Fatalf("calls:\n%s", strings.Join(r.Lines(), "\n"))
 	}
 	if !sawPolicy {
 		t.Fatal("services were not blocked during install")
@@ -49,9 +50,9 @@ func TestAptEnsure(t *testing.T) {
 	}
 
 	// Everything present now: no apt at all.
-	r.calls = nil
-	if err := a.Ensure(context.Background(), HostPackages); err != nil || len(r.calls) != 0 {
-		t.Fatalf("calls %v err %v", r.calls, err)
+	r.Calls = nil
+	if err := a.Ensure(context.Background(), HostPackages); err != nil || len(r.Calls) != 0 {
+		t.Fatalf("calls %v err %v", r.Lines(), err)
 	}
 }
 
@@ -61,8 +62,8 @@ func TestAptKeepsExistingPolicyAndReportsFailure(t *testing.T) {
 	if err := os.WriteFile(policy, []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := &fakeRunner{replies: map[string][]reply{aptPrefix + "install -y debootstrap": {{out: "E: Unable to locate package debootstrap", code: 100}}}}
-	a := &Apt{Run: r, Steps: &steps.Steps{Out: &bytes.Buffer{}}, PolicyRCD: policy}
+	r := &exectest.Cmder{Script: map[string]exectest.Result{aptPrefix + "install -y debootstrap": fail(100, "E: Unable to locate package debootstrap")}}
+	a := &Apt{Cmd: r, LookPath: newFakeHost(nil, nil).lookPath, Steps: &steps.Steps{Out: &bytes.Buffer{}}, PolicyRCD: policy}
 	err := a.Ensure(context.Background(), []Package{{Name: "debootstrap", Binaries: []string{"debootstrap"}}})
 	if err == nil || !strings.Contains(err.Error(), "Unable to locate") {
 		t.Fatalf("err %v", err)

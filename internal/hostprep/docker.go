@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/runcwrapper"
 )
 
 const (
@@ -16,11 +19,6 @@ const (
 	// DockerdLog collects the output of the dockerd we start; with no
 	// systemd there is no journal to look in.
 	DockerdLog = "/var/log/kubenext-dockerd.log"
-	// RuntimeName is the name our runc wrapper is registered under.
-	RuntimeName = "kubenext-runc"
-	// RealRuncEnv tells the wrapper which runc to exec. dockerd passes its
-	// environment down through containerd and the shim to the runtime.
-	RealRuncEnv = "KUBENEXT_REAL_RUNC"
 )
 
 // DaemonState is what we know about the Docker daemon on this host.
@@ -39,12 +37,12 @@ type DaemonState struct {
 func (s DaemonState) Ours() bool { return s.OursPID > 0 }
 
 // InspectDaemon collects DaemonState. fsys is rooted at "/".
-func InspectDaemon(ctx context.Context, r Runner, fsys fs.FS) DaemonState {
+func InspectDaemon(ctx context.Context, host exec.Cmder, fsys fs.FS) DaemonState {
 	var st DaemonState
-	if out, err := r.Output(ctx, "docker", "version", "--format", "{{.Server.Version}}"); err == nil {
+	if out, err := exec.Output(host.Command(ctx, "docker", "version", "--format", "{{.Server.Version}}")); err == nil {
 		st.Answering = true
 		st.ServerVersion = strings.TrimSpace(string(out))
-		if out, err := r.Output(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}"); err == nil {
+		if out, err := exec.Output(host.Command(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}")); err == nil {
 			st.DefaultRuntime = strings.TrimSpace(string(out))
 		}
 	}
@@ -139,7 +137,7 @@ func Decide(st DaemonState) Action {
 func DockerdArgs(wrapper string) []string {
 	args := []string{"--pidfile", PidFile}
 	if wrapper != "" {
-		args = append(args, "--add-runtime", RuntimeName+"="+wrapper, "--default-runtime", RuntimeName)
+		args = append(args, "--add-runtime", runcwrapper.RuntimeName+"="+wrapper, "--default-runtime", runcwrapper.RuntimeName)
 	}
 	return args
 }

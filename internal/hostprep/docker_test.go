@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/kubenext/kubenext/internal/steps"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/exec/exectest"
+	"github.com/kubenext/kubenext/internal/steps"
 )
+
+// statusText is /proc/self/status on a Firecracker VM: no CAP_SYS_RESOURCE.
+const statusText = `Name:	cat
+CapBnd:	000001fffeffffff
+`
 
 const (
 	dockerVersion = "docker version --format {{.Server.Version}}"
@@ -32,12 +40,12 @@ func procFS(extra fstest.MapFS) fstest.MapFS {
 
 func TestInspectAndDecide(t *testing.T) {
 	ctx := context.Background()
-	down := &fakeRunner{replies: map[string][]reply{dockerVersion: {{out: "Cannot connect", code: 1}}}}
-	up := &fakeRunner{replies: map[string][]reply{dockerVersion: {{out: "20.10.24+dfsg1\n"}}, dockerInfo: {{out: "kubenext-runc\n"}}}}
+	down := &exectest.Cmder{Script: map[string]exectest.Result{dockerVersion: fail(1, "Cannot connect")}}
+	up := &exectest.Cmder{Script: map[string]exectest.Result{dockerVersion: ok("20.10.24+dfsg1\n"), dockerInfo: ok("kubenext-runc\n")}}
 
 	cases := []struct {
 		name string
-		r    Runner
+		r    exec.Cmder
 		fs   fstest.MapFS
 		want Action
 		ours int
@@ -102,9 +110,10 @@ func allInstalled() map[string]string {
 	}
 }
 
-func newConfig(r *fakeRunner, fsys fstest.MapFS, s Starter, out *bytes.Buffer) DockerConfig {
+func newConfig(r *fakeHost, fsys fstest.MapFS, s Starter, out *bytes.Buffer) DockerConfig {
 	return DockerConfig{
-		Run: r, FS: fsys, Start: s, Steps: &steps.Steps{Out: out}, Apt: &Apt{Run: r, Steps: &steps.Steps{Out: out}},
+		Cmd: r, LookPath: r.lookPath, FS: fsys, Start: s, Steps: &steps.Steps{Out: out},
+		Apt:          &Apt{Cmd: r, LookPath: r.lookPath, Steps: &steps.Steps{Out: out}},
 		StartTimeout: time.Second, Poll: time.Millisecond,
 		Remove: func(string) error { return nil },
 	}
@@ -115,11 +124,11 @@ func TestEnsureDockerStartsOursWithWrapper(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte("x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := &fakeRunner{paths: allInstalled(), replies: map[string][]reply{
-		dockerVersion: {{out: "Cannot connect", code: 1}},
-		dockerInfo:    {{out: "kubenext-runc"}},
-	}}
-	st := &fakeStarter{onStart: func() { r.replies[dockerVersion] = []reply{{out: "20.10.24"}} }}
+	r := newFakeHost(allInstalled(), map[string][]exectest.Result{
+		dockerVersion: {fail(1, "Cannot connect")},
+		dockerInfo:    {ok("kubenext-runc")},
+	})
+	st := &fakeStarter{onStart: func() { r.seq[dockerVersion] = []exectest.Result{ok("20.10.24")} }}
 	var out bytes.Buffer
 	c := newConfig(r, procFS(nil), st, &out)
 	c.Wrapper = wrapper
@@ -140,10 +149,10 @@ func TestEnsureDockerStartsOursWithWrapper(t *testing.T) {
 }
 
 func TestEnsureDockerPlainOnFullHost(t *testing.T) {
-	r := &fakeRunner{paths: allInstalled(), replies: map[string][]reply{
-		dockerVersion: {{out: "", code: 1}, {out: "20.10.24"}},
-		dockerInfo:    {{out: "runc"}},
-	}}
+	r := newFakeHost(allInstalled(), map[string][]exectest.Result{
+		dockerVersion: {fail(1, ""), ok("20.10.24")},
+		dockerInfo:    {ok("runc")},
+	})
 	st := &fakeStarter{}
 	fsys := procFS(fstest.MapFS{"proc/self/status": {Data: []byte("CapBnd:\t000001ffffffffff\n")}})
 	var out bytes.Buffer
@@ -157,10 +166,10 @@ func TestEnsureDockerPlainOnFullHost(t *testing.T) {
 }
 
 func TestEnsureDockerRefusesForeignPlainRunc(t *testing.T) {
-	r := &fakeRunner{paths: allInstalled(), replies: map[string][]reply{
-		dockerVersion: {{out: "24.0.7"}},
-		dockerInfo:    {{out: "runc"}},
-	}}
+	r := newFakeHost(allInstalled(), map[string][]exectest.Result{
+		dockerVersion: {ok("24.0.7")},
+		dockerInfo:    {ok("runc")},
+	})
 	st := &fakeStarter{}
 	var out bytes.Buffer
 	err := EnsureDocker(context.Background(), newConfig(r, procFS(fstest.MapFS{"proc/77/comm": {Data: []byte("dockerd")}}), st, &out))
@@ -175,7 +184,7 @@ func TestEnsureDockerRefusesForeignPlainRunc(t *testing.T) {
 	if st.path != "" {
 		t.Fatal("started a daemon next to the user's")
 	}
-	for _, c := range r.calls {
+	for _, c := range r.Lines() {
 		if !strings.HasPrefix(c, "docker version") && !strings.HasPrefix(c, "docker info") {
 			t.Fatalf("touched the foreign daemon: %s", c)
 		}
@@ -183,7 +192,7 @@ func TestEnsureDockerRefusesForeignPlainRunc(t *testing.T) {
 }
 
 func TestEnsureDockerRefusesStuckForeign(t *testing.T) {
-	r := &fakeRunner{paths: allInstalled(), replies: map[string][]reply{dockerVersion: {{code: 1}}}}
+	r := newFakeHost(allInstalled(), map[string][]exectest.Result{dockerVersion: {fail(1, "")}})
 	st := &fakeStarter{}
 	err := EnsureDocker(context.Background(), newConfig(r, procFS(fstest.MapFS{"proc/77/comm": {Data: []byte("dockerd")}}), st, &bytes.Buffer{}))
 	if err == nil || !strings.Contains(err.Error(), "[77]") || st.path != "" {
@@ -192,7 +201,7 @@ func TestEnsureDockerRefusesStuckForeign(t *testing.T) {
 }
 
 func TestEnsureDockerNeedsWrapper(t *testing.T) {
-	r := &fakeRunner{paths: allInstalled(), replies: map[string][]reply{dockerVersion: {{code: 1}}}}
+	r := newFakeHost(allInstalled(), map[string][]exectest.Result{dockerVersion: {fail(1, "")}})
 	err := EnsureDocker(context.Background(), newConfig(r, procFS(nil), &fakeStarter{}, &bytes.Buffer{}))
 	if err == nil || !strings.Contains(err.Error(), "go build -o _output/tools/kubenext-runc-wrapper ./hack/runc-wrapper") {
 		t.Fatalf("err %v", err)
@@ -200,7 +209,7 @@ func TestEnsureDockerNeedsWrapper(t *testing.T) {
 }
 
 func TestWaitAnsweringReportsExit(t *testing.T) {
-	r := &fakeRunner{replies: map[string][]reply{dockerVersion: {{code: 1}}}}
+	r := &exectest.Cmder{Script: map[string]exectest.Result{dockerVersion: fail(1, "")}}
 	exited := make(chan error, 1)
 	exited <- errors.New("exit status 1")
 	err := WaitAnswering(context.Background(), r, exited, time.Millisecond)
@@ -215,18 +224,21 @@ func TestProbePrivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := "docker run --rm --privileged --network none " + ProbeImage + " /probe probe"
-	r := &fakeRunner{replies: map[string][]reply{run: {{
-		out:  "docker: Error response from daemon: failed to create shim: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown.",
-		code: 125,
-	}}}}
+	r := &exectest.Cmder{Script: map[string]exectest.Result{run: fail(125,
+		"docker: Error response from daemon: failed to create shim: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown.")}}
 	err = ProbePrivileged(context.Background(), r, self, "probe")
-	if !errors.Is(err, ErrPrivilegedBroken) {
+	if !errors.Is(err, ErrPrivilegedBroken) || !strings.Contains(err.Error(), "unable to apply caps") {
 		t.Fatalf("err %v", err)
 	}
-	if !strings.HasPrefix(r.calls[0], "docker import ") || r.calls[1] != run || r.calls[2] != "docker rmi -f "+ProbeImage {
-		t.Fatalf("calls %q", r.calls)
+	calls := r.Lines()
+	if len(calls) != 3 || !strings.HasPrefix(calls[0], "docker import ") || calls[1] != run || calls[2] != "docker rmi -f "+ProbeImage {
+		t.Fatalf("calls %q", calls)
 	}
-	if err := ProbePrivileged(context.Background(), &fakeRunner{}, self, "probe"); err != nil {
+	other := &exectest.Cmder{Script: map[string]exectest.Result{run: fail(125, "docker: no space left on device")}}
+	if err := ProbePrivileged(context.Background(), other, self, "probe"); err == nil || errors.Is(err, ErrPrivilegedBroken) {
+		t.Fatalf("a failure other than caps is not ErrPrivilegedBroken: %v", err)
+	}
+	if err := ProbePrivileged(context.Background(), &exectest.Cmder{}, self, "probe"); err != nil {
 		t.Fatal(err)
 	}
 }

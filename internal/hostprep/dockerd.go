@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"syscall"
 	"time"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // Starter starts a long-running background process.
@@ -27,7 +29,10 @@ func (DetachedStarter) Start(path string, args, env []string, logPath string) (i
 		return 0, nil, err
 	}
 	defer log.Close() // the child has its own copy
-	cmd := exec.Command(path, args...)
+	// os/exec, not internal/exec: dockerd must outlive us in a session of
+	// its own (Setsid) while we only start it and watch it exit, which an
+	// exec.Cmd, run once to completion, does not model.
+	cmd := osexec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = log
 	cmd.Stderr = log
@@ -45,11 +50,11 @@ func (DetachedStarter) Start(path string, args, env []string, logPath string) (i
 
 // WaitAnswering polls `docker version` until a server answers, the process
 // behind exited ends, or ctx is done.
-func WaitAnswering(ctx context.Context, r Runner, exited <-chan error, poll time.Duration) error {
+func WaitAnswering(ctx context.Context, host exec.Cmder, exited <-chan error, poll time.Duration) error {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
-		if _, err := r.Output(ctx, "docker", "version", "--format", "{{.Server.Version}}"); err == nil {
+		if _, err := exec.Output(host.Command(ctx, "docker", "version", "--format", "{{.Server.Version}}")); err == nil {
 			return nil
 		}
 		select {

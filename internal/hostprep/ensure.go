@@ -4,21 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kubenext/kubenext/internal/steps"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/runcwrapper"
+	"github.com/kubenext/kubenext/internal/steps"
 )
 
 // DockerConfig wires EnsureDocker to the host (or to fakes).
 type DockerConfig struct {
-	Run   Runner
-	FS    fs.FS // rooted at "/"
-	Start Starter
-	Steps *steps.Steps
-	Apt   *Apt
+	// Cmd runs docker on this host.
+	Cmd exec.Cmder
+	// LookPath finds dockerd and runc; exec.LookPath when nil.
+	LookPath func(file string) (string, error)
+	FS       fs.FS // rooted at "/"
+	Start    Starter
+	Steps    *steps.Steps
+	Apt      *Apt
 	// Wrapper is the runc wrapper binary; needed only when capabilities
 	// are missing.
 	Wrapper string
@@ -41,12 +47,12 @@ func EnsureDocker(ctx context.Context, c DockerConfig) error {
 	var missing []string
 	if err := c.Steps.Run("Checking host capabilities", func() error {
 		var err error
-		missing, err = HostCaps(c.FS)
+		missing, err = runcwrapper.HostCaps(c.FS)
 		if err != nil {
 			return err
 		}
 		if len(missing) > 0 {
-			c.Steps.Note("bounding set lacks %s: privileged containers need the %s runtime wrapper", strings.Join(missing, ", "), RuntimeName)
+			c.Steps.Note("bounding set lacks %s: privileged containers need the %s runtime wrapper", strings.Join(missing, ", "), runcwrapper.RuntimeName)
 		} else {
 			c.Steps.Note("bounding set is complete: dockerd can run plain")
 		}
@@ -58,7 +64,7 @@ func EnsureDocker(ctx context.Context, c DockerConfig) error {
 		return err
 	}
 
-	st := InspectDaemon(ctx, c.Run, c.FS)
+	st := InspectDaemon(ctx, c.Cmd, c.FS)
 	switch Decide(st) {
 	case RefuseForeign:
 		return fmt.Errorf("dockerd is running (pid %v) but does not answer on /var/run/docker.sock, and it was not started by hostprep; "+
@@ -80,8 +86,15 @@ func EnsureDocker(ctx context.Context, c DockerConfig) error {
 		}
 		c.Steps.Note("Docker %s already running (%s), default runtime %q", st.ServerVersion, who, st.DefaultRuntime)
 	}
-	st = InspectDaemon(ctx, c.Run, c.FS)
+	st = InspectDaemon(ctx, c.Cmd, c.FS)
 	return c.checkPrivileged(ctx, st, missing)
+}
+
+func (c DockerConfig) lookPath(file string) (string, error) {
+	if c.LookPath == nil {
+		return exec.LookPath(file)
+	}
+	return c.LookPath(file)
 }
 
 func (c DockerConfig) startDockerd(ctx context.Context, missing []string) error {
@@ -94,13 +107,13 @@ func (c DockerConfig) startDockerd(ctx context.Context, missing []string) error 
 		}
 		// Naming the real runc explicitly keeps the wrapper from depending
 		// on the PATH that containerd and the shim happen to pass down.
-		runc, err := c.Run.LookPath("runc")
+		runc, err := c.lookPath("runc")
 		if err != nil {
 			return fmt.Errorf("runc not found: %w", err)
 		}
-		env = append(env, RealRuncEnv+"="+runc)
+		env = append(env, runcwrapper.RealRuncEnv+"="+runc)
 	}
-	dockerd, err := c.Run.LookPath("dockerd")
+	dockerd, err := c.lookPath("dockerd")
 	if err != nil {
 		return err
 	}
@@ -118,7 +131,7 @@ func (c DockerConfig) startDockerd(ctx context.Context, missing []string) error 
 	}
 	title := "Starting dockerd"
 	if wrapper != "" {
-		title += " with runtime " + RuntimeName
+		title += " with runtime " + runcwrapper.RuntimeName
 	}
 	return c.Steps.Run(title, func() error {
 		pid, exited, err := c.Start.Start(dockerd, DockerdArgs(wrapper), env, DockerdLog)
@@ -140,7 +153,7 @@ func (c DockerConfig) wait(ctx context.Context, exited <-chan error) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return WaitAnswering(ctx, c.Run, exited, poll)
+	return WaitAnswering(ctx, c.Cmd, exited, poll)
 }
 
 // wrapperPath returns the wrapper as an absolute path, because dockerd
@@ -164,7 +177,7 @@ func (c DockerConfig) checkPrivileged(ctx context.Context, st DaemonState, missi
 	err := c.Steps.Run("Checking that privileged containers run", func() error {
 		probeErr = CheckProbeBinary(c.ProbeBinary)
 		if probeErr == nil {
-			probeErr = ProbePrivileged(ctx, c.Run, c.ProbeBinary, c.ProbeArgs...)
+			probeErr = ProbePrivileged(ctx, c.Cmd, c.ProbeBinary, c.ProbeArgs...)
 		}
 		if errors.Is(probeErr, ErrNoProbe) {
 			// Without a probe, judge by configuration: with capabilities
@@ -187,7 +200,7 @@ func (c DockerConfig) checkPrivileged(ctx context.Context, st DaemonState, missi
 	}
 	if st.Ours() {
 		return fmt.Errorf("%w\nthe dockerd hostprep started earlier (pid %d) lacks the %s runtime; stop it (kill %d; its containers stop too) and run hostprep docker again",
-			err, st.OursPID, RuntimeName, st.OursPID)
+			err, st.OursPID, runcwrapper.RuntimeName, st.OursPID)
 	}
 	return fmt.Errorf("%w\n%s", err, ForeignDaemonHelp(c.Wrapper, missing))
 }
@@ -216,5 +229,5 @@ then restart dockerd with either the flags
 or these keys in /etc/docker/daemon.json:
     {"runtimes": {"%[3]s": {"path": "%[2]s"}}, "default-runtime": "%[3]s"}
 and make sure dockerd's environment has %[4]s=<path of runc> or runc on PATH.`,
-		lacks, wrapper, RuntimeName, RealRuncEnv)
+		lacks, wrapper, runcwrapper.RuntimeName, runcwrapper.RealRuncEnv)
 }

@@ -1,62 +1,52 @@
 package hostprep
 
 import (
-	"context"
-	"fmt"
-	"os/exec"
-	"strings"
+	"errors"
+
+	"github.com/kubenext/kubenext/internal/exec/exectest"
 )
 
-// exitErr is a fake command failure carrying an exit code.
-type exitErr int
-
-func (e exitErr) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-func (e exitErr) ExitCode() int { return int(e) }
-
-type reply struct {
-	out  string
-	code int
+// fakeHost is this host as hostprep sees it: commands answered by a
+// script, executables found in a table.
+type fakeHost struct {
+	exectest.Cmder
+	// seq answers an exact command line in order; the last answer repeats.
+	seq map[string][]exectest.Result
+	// onRun sees every command line first (an install puts binaries on PATH).
+	onRun func(line string)
+	paths map[string]string
 }
 
-// fakeRunner answers commands from a script keyed by the joined command line
-// (or a handler), and records every call.
-type fakeRunner struct {
-	replies map[string][]reply // consumed in order; the last one repeats
-	handler func(cmd string) (string, int, bool)
-	paths   map[string]string
-	calls   []string
-}
-
-func (f *fakeRunner) Output(_ context.Context, name string, args ...string) ([]byte, error) {
-	cmd := strings.Join(append([]string{name}, args...), " ")
-	f.calls = append(f.calls, cmd)
-	if f.handler != nil {
-		if out, code, ok := f.handler(cmd); ok {
-			return result(cmd, out, code)
+func newFakeHost(paths map[string]string, seq map[string][]exectest.Result) *fakeHost {
+	if paths == nil {
+		paths = map[string]string{}
+	}
+	f := &fakeHost{seq: seq, paths: paths}
+	f.Handle = func(line string) (exectest.Result, bool) {
+		if f.onRun != nil {
+			f.onRun(line)
 		}
+		rs := f.seq[line]
+		if len(rs) == 0 {
+			return exectest.Result{}, false
+		}
+		if len(rs) > 1 {
+			f.seq[line] = rs[1:]
+		}
+		return rs[0], true
 	}
-	rs, ok := f.replies[cmd]
-	if !ok || len(rs) == 0 {
-		return result(cmd, "", 0)
-	}
-	r := rs[0]
-	if len(rs) > 1 {
-		f.replies[cmd] = rs[1:]
-	}
-	return result(cmd, r.out, r.code)
+	return f
 }
 
-// result fails like ExecRunner does: a CommandError carrying the output.
-func result(cmd, out string, code int) ([]byte, error) {
-	if code != 0 {
-		return []byte(out), &CommandError{Cmd: strings.Fields(cmd), Output: out, Err: exitErr(code)}
-	}
-	return []byte(out), nil
-}
-
-func (f *fakeRunner) LookPath(file string) (string, error) {
+func (f *fakeHost) lookPath(file string) (string, error) {
 	if p, ok := f.paths[file]; ok {
 		return p, nil
 	}
-	return "", exec.ErrNotFound
+	return "", errors.New("executable file not found in $PATH")
+}
+
+func ok(stdout string) exectest.Result { return exectest.Result{Stdout: stdout} }
+
+func fail(code int, stderr string) exectest.Result {
+	return exectest.Result{Stderr: stderr, ExitCode: code}
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // ProbeImage is the throwaway image the privileged check runs.
@@ -86,7 +88,7 @@ func WriteProbeTar(dst, binary string) error {
 // removed afterwards so the check leaves the daemon as it found it.
 //
 // binary must run in an otherwise empty image; see CheckProbeBinary.
-func ProbePrivileged(ctx context.Context, r Runner, binary string, probeArgs ...string) error {
+func ProbePrivileged(ctx context.Context, host exec.Cmder, binary string, probeArgs ...string) error {
 	dir, err := os.MkdirTemp("", "kubenext-probe-")
 	if err != nil {
 		return err
@@ -96,15 +98,15 @@ func ProbePrivileged(ctx context.Context, r Runner, binary string, probeArgs ...
 	if err := WriteProbeTar(tarball, binary); err != nil {
 		return err
 	}
-	if _, err := r.Output(ctx, "docker", "import", tarball, ProbeImage); err != nil {
+	if _, err := exec.CombinedOutput(host.Command(ctx, "docker", "import", tarball, ProbeImage)); err != nil {
 		return err
 	}
-	defer r.Output(context.WithoutCancel(ctx), "docker", "rmi", "-f", ProbeImage) //nolint:errcheck // best effort cleanup
+	defer exec.CombinedOutput(host.Command(context.WithoutCancel(ctx), "docker", "rmi", "-f", ProbeImage)) //nolint:errcheck // best effort cleanup
 	args := append([]string{"run", "--rm", "--privileged", "--network", "none", ProbeImage, "/probe"}, probeArgs...)
-	out, err := r.Output(ctx, "docker", args...)
+	out, err := exec.CombinedOutput(host.Command(ctx, "docker", args...))
 	if err != nil {
 		if capsFailure(string(out)) {
-			return fmt.Errorf("%w:%s", ErrPrivilegedBroken, tail(string(out), 3))
+			return fmt.Errorf("%w:\n%s", ErrPrivilegedBroken, exec.LastLines(string(out), 3))
 		}
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // Suite and Mirror pick the Debian release. bookworm's systemd 252 boots on
@@ -44,7 +46,7 @@ func BaseID() string {
 // BuildBaseRootfs runs debootstrap into dir and trims the result the way
 // kind's base image does. It is skipped when dir holds a finished build of
 // the same inputs.
-func BuildBaseRootfs(ctx context.Context, run Runner, dir string) error {
+func BuildBaseRootfs(ctx context.Context, host exec.Cmder, dir string) error {
 	stamp := filepath.Join(dir, ".kubenext-base")
 	if b, err := os.ReadFile(stamp); err == nil && string(b) == BaseID() {
 		return nil
@@ -52,7 +54,7 @@ func BuildBaseRootfs(ctx context.Context, run Runner, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if err := run.Run(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(BasePackages, ","), Suite, dir, Mirror); err != nil {
+	if _, err := exec.CombinedOutput(host.Command(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(BasePackages, ","), Suite, dir, Mirror)); err != nil {
 		return fmt.Errorf("debootstrap %s: %w", Suite, err)
 	}
 	if err := trimForContainer(dir); err != nil {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/kubenext/kubenext/internal/steps"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/steps"
 )
 
 // Builder assembles the node image.
@@ -16,8 +18,9 @@ type Builder struct {
 	Tag      string   // e.g. kubenext/node:v1.37.2_kubenext.<commit>
 	Archives []string // image archives to preload
 	WorkDir  string   // _output/nodeimage
-	Run      Runner
-	Steps    *steps.Steps
+	// Cmd runs debootstrap, docker, tar and ctr on this host.
+	Cmd   exec.Cmder
+	Steps *steps.Steps
 }
 
 // dockerfile adds what `docker import` cannot set: STOPSIGNAL, which
@@ -40,16 +43,16 @@ func (b *Builder) Build(ctx context.Context) error {
 		run   func() error
 	}{
 		{"Building the base root filesystem (debootstrap " + Suite + ")", func() error {
-			return BuildBaseRootfs(ctx, b.Run, baseDir)
+			return BuildBaseRootfs(ctx, b.Cmd, baseDir)
 		}},
 		{"Importing base image " + baseImage, func() error {
-			if _, err := b.Run.Output(ctx, "docker", "image", "inspect", baseImage); err == nil {
+			if _, err := exec.Output(b.Cmd.Command(ctx, "docker", "image", "inspect", baseImage)); err == nil {
 				return nil
 			}
-			return dockerImport(ctx, baseDir, baseImage)
+			return dockerImport(ctx, b.Cmd, baseDir, baseImage)
 		}},
 		{"Generating containerd's base runtime spec", func() error {
-			spec, err := b.Run.Output(ctx, filepath.Join(b.Tools, "ctr"), "oci", "spec")
+			spec, err := exec.Output(b.Cmd.Command(ctx, filepath.Join(b.Tools, "ctr"), "oci", "spec"))
 			b.CRIBaseSpec = spec
 			return err
 		}},
@@ -61,7 +64,7 @@ func (b *Builder) Build(ctx context.Context) error {
 			return WriteOverlay(overlay, files)
 		}},
 		{fmt.Sprintf("Preloading %d image archives into containerd", len(b.Archives)), func() error {
-			return Preload(ctx, b.Run, filepath.Join(b.Tools, "containerd"), filepath.Join(b.Tools, "ctr"),
+			return Preload(ctx, b.Cmd, filepath.Join(b.Tools, "containerd"), filepath.Join(b.Tools, "ctr"),
 				filepath.Join(overlay, "var", "lib", "containerd"), b.Archives)
 		}},
 		{"Building " + b.Tag, func() error {
@@ -69,13 +72,8 @@ func (b *Builder) Build(ctx context.Context) error {
 				return err
 			}
 			// The legacy builder: BuildKit may try to resolve FROM remotely.
-			cmd := exec.CommandContext(ctx, "docker", "build", "--quiet", "-t", b.Tag, contextDir)
-			cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("docker build: %w\n%s", err, lastLines(string(out), 20))
-			}
-			return nil
+			_, err := exec.CombinedOutput(b.Cmd.Command(ctx, "docker", "build", "--quiet", "-t", b.Tag, contextDir).SetEnv("DOCKER_BUILDKIT=0"))
+			return err
 		}},
 	}
 	for _, s := range actions {
@@ -86,28 +84,30 @@ func (b *Builder) Build(ctx context.Context) error {
 	return nil
 }
 
-// dockerImport streams the root filesystem into `docker import`.
-func dockerImport(ctx context.Context, dir, tag string) error {
-	tarCmd := exec.CommandContext(ctx, "tar", "-C", dir, "--numeric-owner", "--exclude=./.kubenext-base", "-c", ".")
-	importCmd := exec.CommandContext(ctx, "docker", "import", "-", tag)
-	pipe, err := tarCmd.StdoutPipe()
-	if err != nil {
-		return err
+// dockerImport streams the root filesystem into `docker import` through a
+// pipe: the base is hundreds of megabytes that need not touch the disk
+// twice.
+func dockerImport(ctx context.Context, host exec.Cmder, dir, tag string) error {
+	importCtx, stopImport := context.WithCancel(ctx)
+	defer stopImport()
+	pr, pw := io.Pipe()
+	imported := make(chan error, 1)
+	go func() {
+		_, err := exec.CombinedOutput(host.Command(importCtx, "docker", "import", "-", tag).SetStdin(pr))
+		// Whatever import did not read, tar must not block writing.
+		pr.CloseWithError(fmt.Errorf("docker import ended"))
+		imported <- err
+	}()
+	var tarStderr bytes.Buffer
+	tarErr := host.Command(ctx, "tar", "-C", dir, "--numeric-owner", "--exclude=./.kubenext-base", "-c", ".").
+		SetStdout(pw).SetStderr(&tarStderr).Run()
+	if tarErr != nil {
+		// A half-written stream must not become an image.
+		stopImport()
+		pw.CloseWithError(tarErr)
+		<-imported
+		return fmt.Errorf("tar of %s: %w\n%s", dir, tarErr, exec.LastLines(tarStderr.String(), 20))
 	}
-	importCmd.Stdin = pipe
-	var importOut, tarErr bytes.Buffer
-	importCmd.Stdout, importCmd.Stderr = &importOut, &importOut
-	tarCmd.Stderr = &tarErr
-	if err := importCmd.Start(); err != nil {
-		return err
-	}
-	if err := tarCmd.Run(); err != nil {
-		_ = importCmd.Process.Kill()
-		_ = importCmd.Wait()
-		return fmt.Errorf("tar of %s: %w\n%s", dir, err, lastLines(tarErr.String(), 20))
-	}
-	if err := importCmd.Wait(); err != nil {
-		return fmt.Errorf("docker import: %w\n%s", err, lastLines(importOut.String(), 20))
-	}
-	return nil
+	pw.Close()
+	return <-imported
 }

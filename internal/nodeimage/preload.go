@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // Preload imports image archives into a containerd content store rooted at
@@ -16,7 +18,7 @@ import (
 // of the same version that the node runs. Images are imported without
 // unpacking and pinned, as kind's node image build does, so the node's
 // kubelet never tries to pull them and image GC never removes them.
-func Preload(ctx context.Context, run Runner, containerd, ctr, root string, archives []string) error {
+func Preload(ctx context.Context, host exec.Cmder, containerd, ctr, root string, archives []string) error {
 	work, err := os.MkdirTemp("", "kubenext-preload-")
 	if err != nil {
 		return err
@@ -34,7 +36,11 @@ func Preload(ctx context.Context, run Runner, containerd, ctr, root string, arch
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(containerd, "--config", config, "--root", root, "--state", filepath.Join(work, "state"), "--address", sock)
+	// os/exec, not internal/exec: this containerd is a daemon we stop
+	// ourselves (SIGTERM to its process group, SIGKILL after a grace
+	// period) and that must die with us (Pdeathsig); an exec.Cmd is run
+	// once to completion and carries no process attributes.
+	cmd := osexec.Command(containerd, "--config", config, "--root", root, "--state", filepath.Join(work, "state"), "--address", sock)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -53,31 +59,31 @@ func Preload(ctx context.Context, run Runner, containerd, ctr, root string, arch
 		}
 	}()
 
-	if err := waitForContainerd(ctx, run, ctr, sock, exited, func() error { return waitErr }, filepath.Join(work, "containerd.log")); err != nil {
+	if err := waitForContainerd(ctx, host, ctr, sock, exited, func() error { return waitErr }, filepath.Join(work, "containerd.log")); err != nil {
 		return err
 	}
 	for _, archive := range archives {
-		if err := run.Run(ctx, ctr, "--address", sock, "--namespace", "k8s.io", "images", "import",
-			"--no-unpack", "--digests", "--all-platforms", "--label=io.cri-containerd.pinned=pinned", archive); err != nil {
+		if _, err := exec.CombinedOutput(host.Command(ctx, ctr, "--address", sock, "--namespace", "k8s.io", "images", "import",
+			"--no-unpack", "--digests", "--all-platforms", "--label=io.cri-containerd.pinned=pinned", archive)); err != nil {
 			return fmt.Errorf("importing %s: %w", archive, err)
 		}
 	}
 	return nil
 }
 
-func waitForContainerd(ctx context.Context, run Runner, ctr, sock string, exited <-chan struct{}, exitErr func() error, logPath string) error {
+func waitForContainerd(ctx context.Context, host exec.Cmder, ctr, sock string, exited <-chan struct{}, exitErr func() error, logPath string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if _, err := run.Output(ctx, ctr, "--address", sock, "version"); err == nil {
+		if _, err := exec.Output(host.Command(ctx, ctr, "--address", sock, "version")); err == nil {
 			return nil
 		}
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(logPath)
-			return fmt.Errorf("throwaway containerd exited (%v):\n%s", exitErr(), lastLines(string(log), 20))
+			return fmt.Errorf("throwaway containerd exited (%v):\n%s", exitErr(), exec.LastLines(string(log), 20))
 		case <-ctx.Done():
 			return errors.New("throwaway containerd did not answer within a minute")
 		case <-tick.C:

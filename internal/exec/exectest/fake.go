@@ -23,6 +23,10 @@ type Result struct {
 // key wins); others succeed silently.
 type Cmder struct {
 	Script map[string]Result
+	// Handle, when set, is asked first and answers when ok: a stateful
+	// fake (an iptables chain, a daemon that starts answering) is easier
+	// to write as code than as a table. It runs outside the fake's lock.
+	Handle func(line string) (res Result, ok bool)
 
 	mu    sync.Mutex
 	Calls []Call
@@ -85,8 +89,16 @@ func (c *cmd) Run() error {
 	}
 	c.f.mu.Lock()
 	c.f.Calls = append(c.f.Calls, call)
-	res := c.f.answer(line)
 	c.f.mu.Unlock()
+	res, ok := Result{}, false
+	if c.f.Handle != nil {
+		res, ok = c.f.Handle(line)
+	}
+	if !ok {
+		c.f.mu.Lock()
+		res = c.f.answer(line)
+		c.f.mu.Unlock()
+	}
 	if c.stdout != nil {
 		io.WriteString(c.stdout, res.Stdout)
 	}

@@ -1,4 +1,4 @@
-package hostprep
+package runcwrapper
 
 import (
 	"bufio"

@@ -1,11 +1,14 @@
-package hostprep
+package guard
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kubenext/kubenext/internal/exec/exectest"
 )
 
 func TestGuardInstallAndRemoveArgs(t *testing.T) {
@@ -38,7 +41,7 @@ func TestGuardInstallAndRemoveArgs(t *testing.T) {
 
 func TestGuardRulesIPv6(t *testing.T) {
 	s := netip.MustParsePrefix("fc00:f853:ccd:e793::/64")
-	rules, err := GuardRules("kind", s, "")
+	rules, err := RulesFor("kind", s, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +117,7 @@ const hostListing = `-P INPUT ACCEPT
 
 func TestOwnedRulesFromHost(t *testing.T) {
 	got := OwnedRules(hostListing, "guardtest")
-	want, _ := GuardRules("guardtest", netip.MustParsePrefix("172.30.99.0/24"), "")
+	want, _ := RulesFor("guardtest", netip.MustParsePrefix("172.30.99.0/24"), "")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
@@ -183,26 +186,43 @@ func (c *chainFake) handle(args []string) (string, int) {
 	return "unexpected", 2
 }
 
-func newGuardFake(v4, v6 *chainFake) *fakeRunner {
-	return &fakeRunner{
-		paths: map[string]string{"iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables"},
-		handler: func(cmd string) (string, int, bool) {
-			f := strings.Fields(cmd)
-			c := v4
-			if f[0] == "ip6tables" {
-				c = v6
-			}
-			out, code := c.handle(f[1:])
-			return out, code, true
-		},
+// guardFake is an iptables and an ip6tables, each with its own chain.
+type guardFake struct {
+	exectest.Cmder
+	paths map[string]string
+}
+
+func (f *guardFake) lookPath(file string) (string, error) {
+	if p, ok := f.paths[file]; ok {
+		return p, nil
 	}
+	return "", errors.New("not found")
+}
+
+func (f *guardFake) iptables() IPTables { return IPTables{Cmd: &f.Cmder, LookPath: f.lookPath} }
+
+func newGuardFake(v4, v6 *chainFake) *guardFake {
+	f := &guardFake{paths: map[string]string{"iptables": "/usr/sbin/iptables", "ip6tables": "/usr/sbin/ip6tables"}}
+	f.Handle = func(line string) (exectest.Result, bool) {
+		args := strings.Fields(line)
+		c := v4
+		if args[0] == "ip6tables" {
+			c = v6
+		}
+		out, code := c.handle(args[1:])
+		if code != 0 {
+			return exectest.Result{Stderr: out, ExitCode: code}, true
+		}
+		return exectest.Result{Stdout: out}, true
+	}
+	return f
 }
 
 func TestGuardAddIdempotentAndRemove(t *testing.T) {
 	v4 := &chainFake{exists: true, rules: []string{"-j RETURN"}}
 	v6 := &chainFake{}
 	r := newGuardFake(v4, v6)
-	g := Guard{Run: r}
+	g := r.iptables()
 	ctx := context.Background()
 	subnets := []netip.Prefix{netip.MustParsePrefix("172.30.99.0/24"), netip.MustParsePrefix("fd00:99::/64")}
 	if err := g.Add(ctx, "guardtest", subnets); err != nil {
@@ -220,16 +240,16 @@ func TestGuardAddIdempotentAndRemove(t *testing.T) {
 	if !v6.exists || len(v6.rules) != 3 || !strings.Contains(v6.rules[1], "-d ::1/128") {
 		t.Fatalf("v6 chain: %v %q", v6.exists, v6.rules)
 	}
-	if !contains(r.calls, "ip6tables -w -I FORWARD 1 -j DOCKER-USER") {
-		t.Fatalf("no FORWARD jump for the chain we created: %q", r.calls)
+	if !contains(r.Lines(), "ip6tables -w -I FORWARD 1 -j DOCKER-USER") {
+		t.Fatalf("no FORWARD jump for the chain we created: %q", r.Lines())
 	}
 
 	// Second run: only checks, no inserts.
-	r.calls = nil
+	r.Calls = nil
 	if err := g.Add(ctx, "guardtest", subnets); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range r.calls {
+	for _, c := range r.Lines() {
 		if strings.Contains(c, " -I ") || strings.Contains(c, " -D ") || strings.Contains(c, " -N ") {
 			t.Fatalf("second Add changed something: %s", c)
 		}
@@ -252,9 +272,9 @@ func TestGuardAddRepairsOrder(t *testing.T) {
 	// RETURNs whose DROP was deleted by hand: inserting only the DROP at the
 	// top would cut intra-network traffic, so the RETURNs are redone.
 	s := netip.MustParsePrefix("172.30.99.0/24")
-	rules, _ := GuardRules("c", s, "")
+	rules, _ := RulesFor("c", s, "")
 	v4 := &chainFake{exists: true, rules: []string{strings.Join(rules[0], " "), "-j RETURN"}}
-	g := Guard{Run: newGuardFake(v4, &chainFake{})}
+	g := newGuardFake(v4, &chainFake{}).iptables()
 	if err := g.Add(context.Background(), "c", []netip.Prefix{s}); err != nil {
 		t.Fatal(err)
 	}
@@ -265,17 +285,15 @@ func TestGuardAddRepairsOrder(t *testing.T) {
 }
 
 func TestGuardCheckErrorIsNotAbsence(t *testing.T) {
-	r := &fakeRunner{handler: func(cmd string) (string, int, bool) {
-		if strings.Contains(cmd, " -C ") {
-			return "iptables v1.8.9: Couldn't load match `comment'", 2, true
-		}
-		return "", 0, true
+	r := &exectest.Cmder{Script: map[string]exectest.Result{
+		"iptables -w -S": {Stdout: "-N DOCKER-USER\n"},
+		"iptables -w -C": {Stderr: "iptables v1.8.9: Couldn't load match `comment'", ExitCode: 2},
 	}}
-	err := Guard{Run: r}.Add(context.Background(), "c", []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")})
-	if err == nil {
-		t.Fatal("want error")
+	err := IPTables{Cmd: r}.Add(context.Background(), "c", []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")})
+	if err == nil || !strings.Contains(err.Error(), "Couldn't load match") {
+		t.Fatalf("want the check's error, got %v", err)
 	}
-	for _, c := range r.calls {
+	for _, c := range r.Lines() {
 		if strings.Contains(c, " -I ") {
 			t.Fatalf("inserted after a failed check: %s", c)
 		}
@@ -285,19 +303,64 @@ func TestGuardCheckErrorIsNotAbsence(t *testing.T) {
 func TestRemoveSkipsMissingBinaryAndChain(t *testing.T) {
 	r := newGuardFake(&chainFake{}, &chainFake{})
 	delete(r.paths, "ip6tables")
-	n, err := Guard{Run: r}.Remove(context.Background(), "c")
+	n, err := r.iptables().Remove(context.Background(), "c")
 	if err != nil || n != 0 {
 		t.Fatalf("n %d err %v", n, err)
 	}
 }
 
-func TestParseNetworkSubnets(t *testing.T) {
-	got, err := ParseNetworkSubnets("172.18.0.0/16\nfc00:f853:ccd:e793::/64\n\n")
-	if err != nil || len(got) != 2 || got[1].String() != "fc00:f853:ccd:e793::/64" {
-		t.Fatalf("got %v, %v", got, err)
+func TestCheckDrop(t *testing.T) {
+	s := netip.MustParsePrefix("172.30.99.0/24")
+	if err := CheckDrop(hostListing, "guardtest", s); err != nil {
+		t.Fatalf("a complete guard was refused: %v", err)
 	}
-	if _, err := ParseNetworkSubnets("\n"); err == nil {
-		t.Fatal("want error for no subnets")
+	// The chain alone, as `iptables -S DOCKER-USER` prints it.
+	chainOnly := "-N DOCKER-USER\n-A DOCKER-USER -s 172.30.99.0/24 -m comment --comment kubenext:guardtest -j DROP\n"
+	if err := CheckDrop(chainOnly, "guardtest", s); err != nil {
+		t.Fatalf("chain listing: %v", err)
+	}
+	for name, c := range map[string]struct {
+		listing, cluster, subnet, want string
+	}{
+		"other subnet":  {chainOnly, "guardtest", "172.30.98.0/24", "-s 172.30.99.0/24"},
+		"other cluster": {chainOnly, "guardtest2", "172.30.99.0/24", "on 172.30.99.0/24 is missing"},
+		"only returns":  {strings.Replace(chainOnly, "DROP", "RETURN", 1), "guardtest", "172.30.99.0/24", "is missing"},
+	} {
+		err := CheckDrop(c.listing, c.cluster, netip.MustParsePrefix(c.subnet))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
+		}
+	}
+}
+
+func TestVerifyReadsTheSubnetsFamily(t *testing.T) {
+	v4 := &chainFake{exists: true}
+	v6 := &chainFake{}
+	r := newGuardFake(v4, v6)
+	g := r.iptables()
+	ctx := context.Background()
+	s6 := netip.MustParsePrefix("fd00:99::/64")
+	if err := g.Verify(ctx, "c", s6); err == nil {
+		t.Fatal("no rules yet, but Verify passed")
+	}
+	if err := g.Add(ctx, "c", []netip.Prefix{s6}); err != nil {
+		t.Fatal(err)
+	}
+	r.Calls = nil
+	if err := g.Verify(ctx, "c", s6); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Lines(); len(got) != 1 || got[0] != "ip6tables -w -S" {
+		t.Errorf("Verify ran %q, want only ip6tables -w -S", got)
+	}
+}
+
+func TestCheckSubnet(t *testing.T) {
+	if p, err := CheckSubnet(netip.MustParsePrefix("172.30.0.9/24")); err != nil || p.String() != "172.30.0.0/24" {
+		t.Errorf("got %v, %v", p, err)
+	}
+	if _, err := CheckSubnet(netip.MustParsePrefix("0.0.0.0/0")); err == nil {
+		t.Error("an allow-all subnet was accepted")
 	}
 }
 
@@ -311,7 +374,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestGuardRulesLetBridgedTrafficThrough(t *testing.T) {
-	rules, err := GuardRules("c", netip.MustParsePrefix("172.30.0.0/24"), "br-kubenext")
+	rules, err := RulesFor("c", netip.MustParsePrefix("172.30.0.0/24"), "br-kubenext")
 	if err != nil {
 		t.Fatal(err)
 	}

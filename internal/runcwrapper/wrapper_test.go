@@ -1,9 +1,13 @@
-package main
+package runcwrapper
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -74,5 +78,89 @@ func TestFindRealRunc(t *testing.T) {
 	}
 	if _, err := findRealRunc("", filepath.Join(dir, "wrap"), wrapperAsRunc); err == nil {
 		t.Fatal("found only itself but did not fail")
+	}
+}
+
+// shortStatus is /proc/self/status on a Firecracker VM: no CAP_SYS_RESOURCE.
+var shortStatus = fstest.MapFS{
+	"proc/self/status":             {Data: []byte("CapBnd:\t000001fffeffffff\n")},
+	"proc/sys/kernel/cap_last_cap": {Data: []byte("40\n")},
+}
+
+func testWrapper(t *testing.T, root fstest.MapFS) (Wrapper, *execCall, *strings.Builder) {
+	t.Helper()
+	real := filepath.Join(t.TempDir(), "runc")
+	if err := os.WriteFile(real, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	call := &execCall{}
+	var stderr strings.Builder
+	return Wrapper{
+		RealRunc: real, Environ: []string{"A=b"}, Root: root, Stderr: &stderr,
+		Exec: func(path string, argv, env []string) error {
+			call.path, call.argv, call.env = path, argv, env
+			return errors.New("exec format error")
+		},
+	}, call, &stderr
+}
+
+type execCall struct {
+	path      string
+	argv, env []string
+}
+
+func TestRunFiltersTheBundleThenExecsRunc(t *testing.T) {
+	bundle := t.TempDir()
+	config := filepath.Join(bundle, "config.json")
+	if err := os.WriteFile(config, []byte(configJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, call, stderr := testWrapper(t, shortStatus)
+	args := []string{"--root", "/run/x", "create", "--bundle", bundle, "cid"}
+	if code := w.Run(args); code != 127 {
+		t.Errorf("a failed exec must exit 127, got %d", code)
+	}
+	if call.path != w.RealRunc || !reflect.DeepEqual(call.argv, append([]string{w.RealRunc}, args...)) || !reflect.DeepEqual(call.env, w.Environ) {
+		t.Errorf("exec'd %s %q env %q", call.path, call.argv, call.env)
+	}
+	data, _ := os.ReadFile(config)
+	if strings.Count(string(data), "CAP_SYS_RESOURCE") != 1 {
+		t.Errorf("CAP_SYS_RESOURCE must be left only in the set we do not know:\n%s", data)
+	}
+	if !strings.Contains(stderr.String(), "exec "+w.RealRunc) {
+		t.Errorf("stderr %q must name the runc that failed", stderr.String())
+	}
+}
+
+func TestRunLeavesAFullHostAlone(t *testing.T) {
+	bundle := t.TempDir()
+	config := filepath.Join(bundle, "config.json")
+	if err := os.WriteFile(config, []byte(configJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full := fstest.MapFS{"proc/self/status": {Data: []byte("CapBnd:\t000001ffffffffff\n")}, "proc/sys/kernel/cap_last_cap": {Data: []byte("40\n")}}
+	w, call, _ := testWrapper(t, full)
+	w.Run([]string{"create", "-b", bundle, "cid"})
+	if data, _ := os.ReadFile(config); string(data) != configJSON {
+		t.Errorf("config rewritten on a host with every capability:\n%s", data)
+	}
+	if call.path == "" {
+		t.Error("runc was not exec'd")
+	}
+}
+
+func TestRunWarnsButStillExecs(t *testing.T) {
+	w, call, stderr := testWrapper(t, shortStatus)
+	w.Run([]string{"exec", "--process", filepath.Join(t.TempDir(), "absent.json"), "cid"})
+	if call.path == "" || !strings.Contains(stderr.String(), "warning:") {
+		t.Errorf("an unreadable process file must warn and leave the error to runc: exec %q, stderr %q", call.path, stderr.String())
+	}
+}
+
+func TestRunWithoutRunc(t *testing.T) {
+	w, call, stderr := testWrapper(t, shortStatus)
+	w.RealRunc, w.Path = "", t.TempDir()
+	if code := w.Run([]string{"state", "cid"}); code != 127 || call.path != "" || !strings.Contains(stderr.String(), "no runc found") {
+		t.Errorf("code %d, exec %q, stderr %q", code, call.path, stderr.String())
 	}
 }

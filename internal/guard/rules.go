@@ -1,6 +1,12 @@
-package hostprep
+// Package guard keeps a kubenext cluster's traffic on this machine with
+// DOCKER-USER iptables rules. The rules are pure data (RulesFor, OwnedRules,
+// CheckDrop); IPTables applies them through an exec.Cmder, so the decisions
+// are tested without root and the same rules are read back by the cluster
+// tool and the e2e suite.
+package guard
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -21,8 +27,8 @@ import (
 // packet back to Docker's usual processing, which keeps its network
 // isolation between bridges intact.
 
-// GuardChain is the chain Docker reserves for user rules.
-const GuardChain = "DOCKER-USER"
+// Chain is the chain Docker reserves for user rules.
+const Chain = "DOCKER-USER"
 
 // Rule is an iptables rule specification, without command or chain.
 type Rule []string
@@ -48,9 +54,9 @@ func FamilyOf(p netip.Prefix) Family {
 
 var clusterName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$`)
 
-// GuardComment tags our rules. The cluster name is part of it so that removing
+// Comment tags our rules. The cluster name is part of it so that removing
 // one cluster leaves the rules of another cluster on the same network alone.
-func GuardComment(cluster string) string { return "kubenext:" + cluster }
+func Comment(cluster string) string { return "kubenext:" + cluster }
 
 // ValidateCluster keeps names to DNS-label-like strings: they end up in an
 // iptables comment, where spaces or quotes would change how -S prints them
@@ -62,14 +68,20 @@ func ValidateCluster(cluster string) error {
 	return nil
 }
 
-// ParseSubnet parses and normalises a subnet. Very short prefixes are refused:
-// the first rule returns everything from S to S, so a typo such as 0.0.0.0/0
-// would turn the guard into an allow-all.
+// ParseSubnet parses a subnet and checks it with CheckSubnet.
 func ParseSubnet(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	return CheckSubnet(p)
+}
+
+// CheckSubnet normalises a subnet and refuses very short prefixes: the
+// first rule returns everything from S to S, so a typo such as 0.0.0.0/0
+// (or a docker network made that broad) would turn the guard into an
+// allow-all.
+func CheckSubnet(p netip.Prefix) (netip.Prefix, error) {
 	p = p.Masked()
 	min := 8
 	if p.Addr().Is6() {
@@ -81,19 +93,19 @@ func ParseSubnet(s string) (netip.Prefix, error) {
 	return p, nil
 }
 
-// GuardRules returns the rules for cluster on subnet, in chain order.
+// RulesFor returns the rules for cluster on subnet, in chain order.
 //
 // bridge, when known, is the network's bridge device. Traffic that enters
 // and leaves through it never left the docker network: that is how one
 // node reaches another node's pods (destination in the pod range, not in
 // the subnet). Traffic routed towards another interface does not match it
 // and meets the DROP.
-func GuardRules(cluster string, subnet netip.Prefix, bridge string) ([]Rule, error) {
+func RulesFor(cluster string, subnet netip.Prefix, bridge string) ([]Rule, error) {
 	if err := ValidateCluster(cluster); err != nil {
 		return nil, err
 	}
 	s := subnet.Masked().String()
-	tag := []string{"-m", "comment", "--comment", GuardComment(cluster)}
+	tag := []string{"-m", "comment", "--comment", Comment(cluster)}
 	rule := func(parts ...string) Rule {
 		r := append(Rule{}, parts[:len(parts)-2]...)
 		r = append(r, tag...)
@@ -114,20 +126,20 @@ func GuardRules(cluster string, subnet netip.Prefix, bridge string) ([]Rule, err
 // edits the same tables) holds it.
 
 // CheckArgs is `-C`: does the rule exist?
-func CheckArgs(r Rule) []string { return append([]string{"-w", "-C", GuardChain}, r...) }
+func CheckArgs(r Rule) []string { return append([]string{"-w", "-C", Chain}, r...) }
 
 // InsertArgs inserts at position 1. Rules are inserted last-first, so the DROP
 // goes in before the RETURNs: a guard that is half-installed blocks too much,
 // never too little.
-func InsertArgs(r Rule) []string { return append([]string{"-w", "-I", GuardChain, "1"}, r...) }
+func InsertArgs(r Rule) []string { return append([]string{"-w", "-I", Chain, "1"}, r...) }
 
 // DeleteArgs is `-D` by specification.
-func DeleteArgs(r Rule) []string { return append([]string{"-w", "-D", GuardChain}, r...) }
+func DeleteArgs(r Rule) []string { return append([]string{"-w", "-D", Chain}, r...) }
 
 // InstallArgs returns, in order, the commands that install the guard on an
-// empty chain (what Guard.Add runs when none of the rules exist yet).
+// empty chain (what IPTables.Add runs when none of the rules exist yet).
 func InstallArgs(cluster string, subnet netip.Prefix, bridge string) ([][]string, error) {
-	rules, err := GuardRules(cluster, subnet, bridge)
+	rules, err := RulesFor(cluster, subnet, bridge)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +154,7 @@ func InstallArgs(cluster string, subnet netip.Prefix, bridge string) ([][]string
 // on subnet. The DROP goes last so that removal never passes through a state
 // that lets more out than the full guard.
 func RemoveArgs(cluster string, subnet netip.Prefix, bridge string) ([][]string, error) {
-	rules, err := GuardRules(cluster, subnet, bridge)
+	rules, err := RulesFor(cluster, subnet, bridge)
 	if err != nil {
 		return nil, err
 	}
@@ -158,11 +170,11 @@ func RemoveArgs(cluster string, subnet netip.Prefix, bridge string) ([][]string,
 // comment, so cluster "a" never takes rules of cluster "ab"; this finds our
 // rules even when the subnet is no longer known (network already deleted).
 func OwnedRules(listing, cluster string) []Rule {
-	want := GuardComment(cluster)
+	want := Comment(cluster)
 	var returns, drops []Rule
 	for _, line := range strings.Split(listing, "\n") {
 		f := splitRule(line)
-		if len(f) < 3 || f[0] != "-A" || f[1] != GuardChain {
+		if len(f) < 3 || f[0] != "-A" || f[1] != Chain {
 			continue
 		}
 		r := Rule(f[2:])
@@ -176,6 +188,41 @@ func OwnedRules(listing, cluster string) []Rule {
 		}
 	}
 	return append(returns, drops...)
+}
+
+// CheckDrop confirms that a listing (`iptables -S`, whole table or the
+// chain alone) holds cluster's DROP for subnet. A DROP for another subnet
+// does not count: it would leave the cluster's own network unguarded.
+func CheckDrop(listing, cluster string, subnet netip.Prefix) error {
+	want := subnet.Masked()
+	var others []string
+	for _, r := range OwnedRules(listing, cluster) {
+		if target(r) != "DROP" {
+			continue
+		}
+		src, ok := source(r)
+		if ok && src == want {
+			return nil
+		}
+		others = append(others, strings.Join(r, " "))
+	}
+	msg := fmt.Sprintf("the %s drop rule for cluster %s on %s is missing", Chain, cluster, want)
+	if len(others) > 0 {
+		msg += fmt.Sprintf(" (its drop rules: %s)", strings.Join(others, "; "))
+	}
+	return errors.New(msg)
+}
+
+// source is the -s of a rule, as iptables prints it (always with a prefix
+// length).
+func source(r Rule) (netip.Prefix, bool) {
+	for i := 0; i+1 < len(r); i++ {
+		if r[i] == "-s" {
+			p, err := netip.ParsePrefix(r[i+1])
+			return p.Masked(), err == nil
+		}
+	}
+	return netip.Prefix{}, false
 }
 
 // HasChain reports whether an `iptables -S` listing declares chain.

@@ -1,22 +1,42 @@
-package hostprep
+package guard
 
 import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
-// Guard installs and removes the DOCKER-USER rules through a Runner.
-type Guard struct {
-	Run Runner
-	// Bridge is the docker network's bridge device, if known (see GuardRules).
+// IPTables installs, checks and removes the DOCKER-USER rules with the
+// iptables and ip6tables binaries.
+type IPTables struct {
+	// Cmd runs iptables; exec.Host when nil.
+	Cmd exec.Cmder
+	// LookPath finds the binaries; exec.LookPath when nil.
+	LookPath func(file string) (string, error)
+	// Bridge is the docker network's bridge device, if known (see RulesFor).
 	Bridge string
+}
+
+func (g IPTables) run(ctx context.Context, fam Family, args ...string) ([]byte, error) {
+	cmd := g.Cmd
+	if cmd == nil {
+		cmd = exec.Host
+	}
+	return exec.Output(cmd.Command(ctx, fam.Binary, args...))
+}
+
+func (g IPTables) lookPath(file string) (string, error) {
+	if g.LookPath == nil {
+		return exec.LookPath(file)
+	}
+	return g.LookPath(file)
 }
 
 // Add installs cluster's guard for each subnet. It is idempotent: every rule
 // is checked with -C first, and running it twice changes nothing.
-func (g Guard) Add(ctx context.Context, cluster string, subnets []netip.Prefix) error {
+func (g IPTables) Add(ctx context.Context, cluster string, subnets []netip.Prefix) error {
 	for _, s := range subnets {
 		if err := g.add(ctx, cluster, s); err != nil {
 			return fmt.Errorf("guard %s for %s: %w", s, cluster, err)
@@ -25,9 +45,9 @@ func (g Guard) Add(ctx context.Context, cluster string, subnets []netip.Prefix) 
 	return nil
 }
 
-func (g Guard) add(ctx context.Context, cluster string, subnet netip.Prefix) error {
+func (g IPTables) add(ctx context.Context, cluster string, subnet netip.Prefix) error {
 	fam := FamilyOf(subnet)
-	rules, err := GuardRules(cluster, subnet, g.Bridge)
+	rules, err := RulesFor(cluster, subnet, g.Bridge)
 	if err != nil {
 		return err
 	}
@@ -48,7 +68,7 @@ func (g Guard) add(ctx context.Context, cluster string, subnet netip.Prefix) err
 			if ok, err := g.exists(ctx, fam, r); err != nil {
 				return err
 			} else if ok {
-				if _, err := g.Run.Output(ctx, fam.Binary, DeleteArgs(r)...); err != nil {
+				if _, err := g.run(ctx, fam, DeleteArgs(r)...); err != nil {
 					return err
 				}
 			}
@@ -62,7 +82,7 @@ func (g Guard) add(ctx context.Context, cluster string, subnet netip.Prefix) err
 		if ok {
 			continue
 		}
-		if _, err := g.Run.Output(ctx, fam.Binary, InsertArgs(rules[i])...); err != nil {
+		if _, err := g.run(ctx, fam, InsertArgs(rules[i])...); err != nil {
 			return err
 		}
 	}
@@ -73,13 +93,13 @@ func (g Guard) add(ctx context.Context, cluster string, subnet netip.Prefix) err
 // subnet it was for. A family whose binary is absent, or whose table cannot
 // even be listed (an IPv6-less kernel), cannot hold rules of ours, since Add
 // would have failed there. It returns how many rules it deleted.
-func (g Guard) Remove(ctx context.Context, cluster string) (int, error) {
+func (g IPTables) Remove(ctx context.Context, cluster string) (int, error) {
 	if err := ValidateCluster(cluster); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, fam := range []Family{IPv4, IPv6} {
-		if _, err := g.Run.LookPath(fam.Binary); err != nil {
+		if _, err := g.lookPath(fam.Binary); err != nil {
 			continue
 		}
 		listing, err := g.listTable(ctx, fam)
@@ -90,7 +110,7 @@ func (g Guard) Remove(ctx context.Context, cluster string) (int, error) {
 			return n, err
 		}
 		for _, r := range OwnedRules(listing, cluster) {
-			if _, err := g.Run.Output(ctx, fam.Binary, DeleteArgs(r)...); err != nil {
+			if _, err := g.run(ctx, fam, DeleteArgs(r)...); err != nil {
 				return n, err
 			}
 			n++
@@ -104,8 +124,8 @@ func (g Guard) Remove(ctx context.Context, cluster string) (int, error) {
 // match by that name" but iptables-nft 1.8.9 says the chain "is
 // incompatible, use 'nft' tool", both with exit 1, which cannot be told
 // apart from real failures reliably. The full listing always works.
-func (g Guard) listTable(ctx context.Context, fam Family) (string, error) {
-	out, err := g.Run.Output(ctx, fam.Binary, "-w", "-S")
+func (g IPTables) listTable(ctx context.Context, fam Family) (string, error) {
+	out, err := g.run(ctx, fam, "-w", "-S")
 	return string(out), err
 }
 
@@ -113,33 +133,33 @@ func (g Guard) listTable(ctx context.Context, fam Family) (string, error) {
 // not: Docker 20.10 manages ip6tables only with --experimental --ip6tables,
 // and IPv6 traffic still needs guarding then. When Docker later sets up the
 // chain it keeps our rules; it only re-adds its own jump and final RETURN.
-func (g Guard) ensureChain(ctx context.Context, fam Family) error {
+func (g IPTables) ensureChain(ctx context.Context, fam Family) error {
 	listing, err := g.listTable(ctx, fam)
 	if err != nil {
 		return err
 	}
-	if HasChain(listing, GuardChain) {
+	if HasChain(listing, Chain) {
 		return nil
 	}
-	if _, err := g.Run.Output(ctx, fam.Binary, "-w", "-N", GuardChain); err != nil {
+	if _, err := g.run(ctx, fam, "-w", "-N", Chain); err != nil {
 		return err
 	}
-	jump := Rule{"-j", GuardChain}
-	if _, err := g.Run.Output(ctx, fam.Binary, append([]string{"-w", "-C", "FORWARD"}, jump...)...); err == nil {
+	jump := Rule{"-j", Chain}
+	if _, err := g.run(ctx, fam, append([]string{"-w", "-C", "FORWARD"}, jump...)...); err == nil {
 		return nil
-	} else if ExitCode(err) != 1 {
+	} else if exec.ExitCode(err) != 1 {
 		return err
 	}
-	_, err = g.Run.Output(ctx, fam.Binary, append([]string{"-w", "-I", "FORWARD", "1"}, jump...)...)
+	_, err = g.run(ctx, fam, append([]string{"-w", "-I", "FORWARD", "1"}, jump...)...)
 	return err
 }
 
 // exists runs -C. iptables exits 1 when the rule is absent; other codes
 // (2: bad arguments, 4: resource problem) are real errors and must not be
 // read as "absent", or Add would keep inserting duplicates.
-func (g Guard) exists(ctx context.Context, fam Family, r Rule) (bool, error) {
-	_, err := g.Run.Output(ctx, fam.Binary, CheckArgs(r)...)
-	switch code := ExitCode(err); code {
+func (g IPTables) exists(ctx context.Context, fam Family, r Rule) (bool, error) {
+	_, err := g.run(ctx, fam, CheckArgs(r)...)
+	switch code := exec.ExitCode(err); code {
 	case 0:
 		return true, nil
 	case 1:
@@ -149,19 +169,13 @@ func (g Guard) exists(ctx context.Context, fam Family, r Rule) (bool, error) {
 	}
 }
 
-// ParseNetworkSubnets reads the output of
-// `docker network inspect NAME --format '{{range .IPAM.Config}}{{println .Subnet}}{{end}}'`.
-func ParseNetworkSubnets(out string) ([]netip.Prefix, error) {
-	var subnets []netip.Prefix
-	for _, line := range strings.Fields(out) {
-		p, err := ParseSubnet(line)
-		if err != nil {
-			return nil, err
-		}
-		subnets = append(subnets, p)
+// Verify reads the table of subnet's family back and confirms, with
+// CheckDrop, that cluster's DROP for subnet is in place.
+func (g IPTables) Verify(ctx context.Context, cluster string, subnet netip.Prefix) error {
+	fam := FamilyOf(subnet)
+	listing, err := g.listTable(ctx, fam)
+	if err != nil {
+		return err
 	}
-	if len(subnets) == 0 {
-		return nil, fmt.Errorf("network has no subnets")
-	}
-	return subnets, nil
+	return CheckDrop(listing, cluster, subnet)
 }

@@ -69,6 +69,8 @@ func explainNodeError(node string, err error) *NodeError {
 		// refused otherwise.
 		return explained("the kubelet's /logs/ endpoint is disabled (HTTP 405): %s", featureOffHint)
 	case code == http.StatusBadRequest || code == http.StatusNotAcceptable:
+		// Our kubelet refuses a query with 400 (patch 0012); an upstream
+		// one, which this kubectl may talk to as well, still says 406.
 		return explained("the kubelet rejected the query (HTTP %d): %s", code, message)
 	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || code == http.StatusBadGateway ||
 		code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout || errors.Is(err, context.DeadlineExceeded):

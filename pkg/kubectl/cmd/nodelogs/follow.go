@@ -1,6 +1,8 @@
 package nodelogs
 
 import (
+	"context"
+	"fmt"
 	"time"
 )
 
@@ -67,4 +69,67 @@ func (c *followCursor) Fresh(lines []LogLine) []LogLine {
 		fresh = append(fresh, line)
 	}
 	return fresh
+}
+
+// follow polls every PollInterval, printing only lines not printed before.
+// It returns when ctx is cancelled; the error then names the nodes whose
+// last poll failed, since their output may be incomplete.
+func (o *NodeLogsOptions) follow(ctx context.Context, nodes []string, prefix bool) error {
+	cursors := make(map[string]*followCursor, len(nodes))
+	for _, node := range nodes {
+		cursors[node] = &followCursor{}
+	}
+	queryFor := func(node string) LogQuery {
+		c := cursors[node]
+		if !c.Started() {
+			return o.query
+		}
+		// After the first answer only the cursor matters: a --tail would
+		// cut off lines when more than that arrived between two polls.
+		q := o.query
+		since := c.SinceTime()
+		q.SinceTime, q.TailLines = &since, nil
+		return q
+	}
+	lastFailed := map[string]*NodeError{}
+	poll := func() error {
+		pollStarted := o.Clock.Now()
+		results := o.fetchAll(ctx, nodes, queryFor)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var perNode [][]LogLine
+		for i, r := range results {
+			node := nodes[i]
+			if r.err != nil {
+				lastFailed[node] = r.err
+				fmt.Fprintf(o.ErrOut, "error: %v\n", r.err)
+				continue
+			}
+			delete(lastFailed, node)
+			c := cursors[node]
+			perNode = append(perNode, c.Fresh(splitLines(node, r.body, pollStarted)))
+			c.StartAtIfEmpty(pollStarted)
+		}
+		return writeLines(o.Out, mergeByTime(perNode), prefix)
+	}
+
+	ticker := o.Clock.NewTicker(o.PollInterval)
+	defer ticker.Stop()
+	for {
+		if err := poll(); err != nil && ctx.Err() == nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			var failed []*NodeError
+			for _, node := range nodes {
+				if f := lastFailed[node]; f != nil {
+					failed = append(failed, f)
+				}
+			}
+			return summarize(failed, len(nodes))
+		case <-ticker.C():
+		}
+	}
 }

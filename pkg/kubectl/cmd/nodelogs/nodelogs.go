@@ -10,20 +10,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/utils/clock"
 )
 
 const (
@@ -47,20 +47,8 @@ var example = `  # kubelet logs of one node, last 50 lines
   # keep printing new kubelet lines of two nodes
   kubectl node-logs node-1 node-2 -q kubelet -f`
 
-// Ticker is the part of time.Ticker the follow loop needs, so tests can
-// drive polls without waiting.
-type Ticker interface {
-	C() <-chan time.Time
-	Stop()
-}
-
-type realTicker struct{ *time.Ticker }
-
-func (t realTicker) C() <-chan time.Time { return t.Ticker.C }
-
 // NodeLogsOptions holds the flags and resolved state of one invocation.
 type NodeLogsOptions struct {
-	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
 	NodeNames   []string
@@ -83,33 +71,30 @@ type NodeLogsOptions struct {
 	query   LogQuery
 	client  kubernetes.Interface
 
-	// Now and NewTicker are injectable so the follow loop and --since can
-	// be tested without a real clock.
-	Now          func() time.Time
-	NewTicker    func(time.Duration) Ticker
+	// Clock is injectable so the follow loop and --since can be tested
+	// with a fake clock.
+	Clock        clock.WithTicker
 	PollInterval time.Duration
 }
 
 // NewNodeLogsOptions returns options with the flag defaults.
 func NewNodeLogsOptions(streams genericiooptions.IOStreams) *NodeLogsOptions {
 	return &NodeLogsOptions{
-		configFlags:  genericclioptions.NewConfigFlags(true),
 		IOStreams:    streams,
 		TailLines:    -1,
 		MaxParallel:  4,
-		Now:          time.Now,
-		NewTicker:    func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
+		Clock:        clock.RealClock{},
 		PollInterval: defaultPollInterval,
 	}
 }
 
-// NewCmdNodeLogs returns the "node-logs" command.
-func NewCmdNodeLogs(streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmdNodeLogs(NewNodeLogsOptions(streams))
+// NewCmdNodeLogs returns the "node-logs" command, connecting through f.
+func NewCmdNodeLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdNodeLogs(f, NewNodeLogsOptions(streams))
 }
 
-// newCmdNodeLogs lets tests keep a handle on the options (clock, ticker).
-func newCmdNodeLogs(o *NodeLogsOptions) *cobra.Command {
+// newCmdNodeLogs lets tests keep a handle on the options (the clock).
+func newCmdNodeLogs(f cmdutil.Factory, o *NodeLogsOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:          "node-logs [NODE...] -q SERVICE|FILE [flags]",
 		Short:        "Print the logs of services or /var/log files of nodes",
@@ -119,7 +104,7 @@ func newCmdNodeLogs(o *NodeLogsOptions) *cobra.Command {
 		// kubectl and the plugin mains print the returned error once.
 		SilenceErrors: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(c, args); err != nil {
+			if err := o.Complete(f, c, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -142,12 +127,11 @@ func newCmdNodeLogs(o *NodeLogsOptions) *cobra.Command {
 	flags.BoolVarP(&o.Follow, "follow", "f", false, "Keep polling for new lines every 2s")
 	flags.BoolVar(&o.Prefix, "prefix", false, "Prefix lines with the node name even for a single node")
 	flags.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Nodes queried at the same time")
-	o.configFlags.AddFlags(flags)
 	return cmd
 }
 
 // Complete turns flags into a LogQuery and builds the client.
-func (o *NodeLogsOptions) Complete(cmd *cobra.Command, args []string) error {
+func (o *NodeLogsOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
 	o.NodeNames = args
 	o.bootSet = cmd.Flags().Changed("boot")
 	query, err := o.buildQuery()
@@ -156,7 +140,7 @@ func (o *NodeLogsOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.query = query
 	if o.client == nil {
-		if o.client, err = cmdutil.NewFactory(o.configFlags).KubernetesClientSet(); err != nil {
+		if o.client, err = f.KubernetesClientSet(); err != nil {
 			return err
 		}
 	}
@@ -179,7 +163,7 @@ func (o *NodeLogsOptions) buildQuery() (LogQuery, error) {
 		return q, fmt.Errorf("--since=%s is negative: give how far back to go, like 1h", o.Since)
 	}
 	if o.Since > 0 {
-		t := o.Now().Add(-o.Since).UTC()
+		t := o.Clock.Now().Add(-o.Since).UTC()
 		q.SinceTime = &t
 	}
 	if o.UntilTime != "" {
@@ -258,7 +242,7 @@ func (o *NodeLogsOptions) Run(ctx context.Context) error {
 	results := o.fetchAll(ctx, nodes, func(string) LogQuery { return o.query })
 	var perNode [][]LogLine
 	var failed []*NodeError
-	now := o.Now()
+	now := o.Clock.Now()
 	for i, r := range results {
 		if r.err != nil {
 			failed = append(failed, r.err)
@@ -363,23 +347,22 @@ type nodeResult struct {
 // Results come back in the order of nodes, whatever order they finish in.
 func (o *NodeLogsOptions) fetchAll(ctx context.Context, nodes []string, queryFor func(node string) LogQuery) []nodeResult {
 	results := make([]nodeResult, len(nodes))
-	slots := make(chan struct{}, o.MaxParallel)
-	var wg sync.WaitGroup
+	// A failed node is a result, not a reason to stop the others, so no
+	// goroutine returns an error and the group is only the limit.
+	var group errgroup.Group
+	group.SetLimit(o.MaxParallel)
 	for i, node := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			slots <- struct{}{}
-			defer func() { <-slots }()
+		group.Go(func() error {
 			body, err := o.fetch(ctx, node, queryFor(node))
 			if err != nil {
 				results[i].err = explainNodeError(node, err)
-				return
+				return nil
 			}
 			results[i].body = body
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = group.Wait()
 	return results
 }
 
@@ -436,67 +419,4 @@ func (o *NodeLogsOptions) runRaw(ctx context.Context, node string) error {
 	defer stream.Close()
 	_, err = io.Copy(o.Out, stream)
 	return err
-}
-
-// follow polls every PollInterval, printing only lines not printed before.
-// It returns when ctx is cancelled; the error then names the nodes whose
-// last poll failed, since their output may be incomplete.
-func (o *NodeLogsOptions) follow(ctx context.Context, nodes []string, prefix bool) error {
-	cursors := make(map[string]*followCursor, len(nodes))
-	for _, node := range nodes {
-		cursors[node] = &followCursor{}
-	}
-	queryFor := func(node string) LogQuery {
-		c := cursors[node]
-		if !c.Started() {
-			return o.query
-		}
-		// After the first answer only the cursor matters: a --tail would
-		// cut off lines when more than that arrived between two polls.
-		q := o.query
-		since := c.SinceTime()
-		q.SinceTime, q.TailLines = &since, nil
-		return q
-	}
-	lastFailed := map[string]*NodeError{}
-	poll := func() error {
-		pollStarted := o.Now()
-		results := o.fetchAll(ctx, nodes, queryFor)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var perNode [][]LogLine
-		for i, r := range results {
-			node := nodes[i]
-			if r.err != nil {
-				lastFailed[node] = r.err
-				fmt.Fprintf(o.ErrOut, "error: %v\n", r.err)
-				continue
-			}
-			delete(lastFailed, node)
-			c := cursors[node]
-			perNode = append(perNode, c.Fresh(splitLines(node, r.body, pollStarted)))
-			c.StartAtIfEmpty(pollStarted)
-		}
-		return writeLines(o.Out, mergeByTime(perNode), prefix)
-	}
-
-	ticker := o.NewTicker(o.PollInterval)
-	defer ticker.Stop()
-	for {
-		if err := poll(); err != nil && ctx.Err() == nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			var failed []*NodeError
-			for _, node := range nodes {
-				if f := lastFailed[node]; f != nil {
-					failed = append(failed, f)
-				}
-			}
-			return summarize(failed, len(nodes))
-		case <-ticker.C():
-		}
-	}
 }

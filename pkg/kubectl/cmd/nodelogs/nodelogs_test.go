@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/kubenext/kubenext/pkg/kubectl/internal/kubetest"
 )
@@ -22,7 +24,8 @@ type fakeAPIServer struct {
 	handle   func(w http.ResponseWriter, r *http.Request)
 }
 
-func (f *fakeAPIServer) start(t *testing.T) string {
+// start serves f and returns kubectl's test factory pointed at it.
+func (f *fakeAPIServer) start(t *testing.T) cmdutil.Factory {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests = append(f.requests, r.URL.RequestURI())
@@ -30,7 +33,7 @@ func (f *fakeAPIServer) start(t *testing.T) string {
 		f.handle(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return kubetest.Kubeconfig(t, srv.URL, "")
+	return kubetest.Factory(t, srv.URL, "")
 }
 
 func (f *fakeAPIServer) seen() []string {
@@ -39,11 +42,11 @@ func (f *fakeAPIServer) seen() []string {
 	return append([]string(nil), f.requests...)
 }
 
-func runNodeLogs(t *testing.T, ctx context.Context, o *NodeLogsOptions, args ...string) (string, string, error) {
+func runNodeLogs(t *testing.T, ctx context.Context, f cmdutil.Factory, o *NodeLogsOptions, args ...string) (string, string, error) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	o.IOStreams = streams
-	cmd := newCmdNodeLogs(o)
+	cmd := newCmdNodeLogs(f, o)
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)
@@ -57,8 +60,8 @@ func TestRequestPathAndQuery(t *testing.T) {
 	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "Nov 26 20:11:59.907124 n1 kubelet[1]: hello")
 	}}
-	kubeconfig := api.start(t)
-	out, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "n1", "-q", "kubelet", "--tail", "5")
+	f := api.start(t)
+	out, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "n1", "-q", "kubelet", "--tail", "5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +75,8 @@ func TestRequestPathAndQuery(t *testing.T) {
 
 func TestAllOptionsReachTheKubelet(t *testing.T) {
 	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) {}}
-	kubeconfig := api.start(t)
-	_, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "n1",
+	f := api.start(t)
+	_, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "n1",
 		"-q", "kubelet", "-q", "containerd", "--since-time", "2024-11-26T20:00:00+01:00", "--until-time", "2024-11-26T20:00:00Z",
 		"-g", "err|warn", "--boot", "0", "--prefix")
 	if err != nil {
@@ -87,9 +90,9 @@ func TestAllOptionsReachTheKubelet(t *testing.T) {
 
 func TestInvalidQueryIsNeverSent(t *testing.T) {
 	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) {}}
-	kubeconfig := api.start(t)
-	_, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "n1", "-q", "/kube-proxy.log", "--tail", "5")
-	if err == nil || !strings.Contains(err.Error(), "406") {
+	f := api.start(t)
+	_, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "n1", "-q", "/kube-proxy.log", "--tail", "5")
+	if err == nil || !strings.Contains(err.Error(), "it answers 400") {
 		t.Fatalf("want the file+options error, got %v", err)
 	}
 	if got := api.seen(); len(got) != 0 {
@@ -108,8 +111,8 @@ func TestOneNodeForbiddenOtherPrinted(t *testing.T) {
 			fmt.Fprint(w, forbiddenStatus)
 		}
 	}}
-	kubeconfig := api.start(t)
-	out, errOut, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "n1", "n2", "-q", "kubelet")
+	f := api.start(t)
+	out, errOut, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "n1", "n2", "-q", "kubelet")
 	if out != "n1: Nov 26 20:11:59.907124 n1 kubelet[1]: good\n" {
 		t.Fatalf("the good node's output must be printed, got %q", out)
 	}
@@ -144,8 +147,8 @@ func TestErrorTranslation(t *testing.T) {
 				w.WriteHeader(tt.status)
 				fmt.Fprint(w, tt.body)
 			}}
-			kubeconfig := api.start(t)
-			out, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "nx", "-q", "kubelet")
+			f := api.start(t)
+			out, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "nx", "-q", "kubelet")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want %q", err, tt.want)
 			}
@@ -159,8 +162,8 @@ func TestErrorTranslation(t *testing.T) {
 func TestRawPrintsUntouched(t *testing.T) {
 	body := "line without timestamp\r\n\x00binary\nno final newline"
 	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }}
-	kubeconfig := api.start(t)
-	out, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "n1", "-q", "/syslog", "--raw")
+	f := api.start(t)
+	out, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "n1", "-q", "/syslog", "--raw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +185,8 @@ func TestWorkerRoleSkipsNodesWithRoleLabels(t *testing.T) {
 		node := strings.Split(r.URL.Path, "/")[4]
 		fmt.Fprintf(w, "Nov 26 20:00:0%d.000000 %s kubelet[1]: hi\n", len(node), node)
 	}}
-	kubeconfig := api.start(t)
-	out, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "--role", "worker", "-q", "kubelet")
+	f := api.start(t)
+	out, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "--role", "worker", "-q", "kubelet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +206,8 @@ func TestControlPlaneRoleSelector(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"kind":"NodeList","apiVersion":"v1","items":[]}`)
 	}}
-	kubeconfig := api.start(t)
-	_, _, err := runNodeLogs(t, context.Background(), NewNodeLogsOptions(genericiooptions.IOStreams{}), "--kubeconfig", kubeconfig, "--role", "master", "-q", "kubelet")
+	f := api.start(t)
+	_, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "--role", "master", "-q", "kubelet")
 	if err == nil || !strings.Contains(err.Error(), "no node matches") {
 		t.Fatalf("got %v", err)
 	}
@@ -212,11 +215,6 @@ func TestControlPlaneRoleSelector(t *testing.T) {
 		t.Fatalf("requests %v", got)
 	}
 }
-
-type fakeTicker struct{ ch chan time.Time }
-
-func (f fakeTicker) C() <-chan time.Time { return f.ch }
-func (f fakeTicker) Stop()               {}
 
 func TestFollowPollsWithMovingCursor(t *testing.T) {
 	answers := []string{
@@ -235,31 +233,33 @@ func TestFollowPollsWithMovingCursor(t *testing.T) {
 		fmt.Fprint(w, answer)
 		polled <- struct{}{}
 	}}
-	kubeconfig := api.start(t)
-	ticker := fakeTicker{ch: make(chan time.Time)}
+	f := api.start(t)
+	clock := testingclock.NewFakeClock(testNow)
 	o := NewNodeLogsOptions(genericiooptions.IOStreams{})
-	o.Now = func() time.Time { return testNow }
-	o.NewTicker = func(d time.Duration) Ticker {
-		if d != 2*time.Second {
-			t.Errorf("poll interval %v, want 2s", d)
-		}
-		return ticker
-	}
+	o.Clock = clock
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var out string
 	var err error
 	go func() {
 		defer close(done)
-		out, _, err = runNodeLogs(t, ctx, o, "--kubeconfig", kubeconfig, "n1", "-q", "kubelet", "--tail", "10", "-f")
+		out, _, err = runNodeLogs(t, ctx, f, o, "n1", "-q", "kubelet", "--tail", "10", "-f")
 	}()
+	// The ticker holds one tick, so a step taken while a poll is still
+	// being printed is not lost; and a step short of the interval must not
+	// poll at all.
 	<-polled
-	ticker.ch <- testNow
+	clock.Step(time.Second)
+	select {
+	case <-polled:
+		t.Fatal("polled before the 2s interval passed")
+	case <-time.After(100 * time.Millisecond):
+	}
+	clock.Step(time.Second)
 	<-polled
-	ticker.ch <- testNow
+	clock.Step(2 * time.Second)
 	<-polled
-	// The loop is waiting for the ticker again once it can take another tick.
-	ticker.ch <- testNow
+	clock.Step(2 * time.Second)
 	<-polled
 	cancel()
 	<-done
@@ -279,5 +279,33 @@ func TestFollowPollsWithMovingCursor(t *testing.T) {
 	}
 	if got[2] != "/api/v1/nodes/n1/proxy/logs/?query=kubelet&sinceTime=2024-11-26T20%3A00%3A03Z" {
 		t.Fatalf("third poll %s", got[2])
+	}
+}
+
+func TestMaxParallelBoundsRequestsInFlight(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		node := strings.Split(r.URL.Path, "/")[4]
+		fmt.Fprintf(w, "Nov 26 20:00:01.000000 %s kubelet[1]: hi\n", node)
+	}}
+	f := api.start(t)
+	out, _, err := runNodeLogs(t, context.Background(), f, NewNodeLogsOptions(genericiooptions.IOStreams{}), "n1", "n2", "n3", "n4", "n5", "-q", "kubelet", "--max-parallel", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most != 2 {
+		t.Fatalf("at most %d requests in flight, want exactly the limit 2", most)
+	}
+	if strings.Count(out, "kubelet[1]: hi") != 5 {
+		t.Fatalf("every node must be printed: %q", out)
 	}
 }

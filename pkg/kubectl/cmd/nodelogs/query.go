@@ -13,7 +13,7 @@ import (
 )
 
 // These limits copy the kubelet's (pkg/kubelet/kubelet_server_journal.go in
-// k8s.io/kubernetes v1.37.2). Checking them here turns a 400/406 from a node,
+// k8s.io/kubernetes v1.37.2). Checking them here turns a 400 from a node,
 // possibly after minutes of waiting on a slow proxy, into an immediate error
 // that says how to fix the command line.
 const (
@@ -91,7 +91,7 @@ func (q LogQuery) Validate() error {
 	case len(files) > 1:
 		errs = append(errs, fmt.Errorf("--query names %d files %v: the kubelet serves one file per request, run the command once per file", len(files), files))
 	case len(files) == 1 && q.hasOptions():
-		errs = append(errs, fmt.Errorf("--query %s is a file: the kubelet refuses files combined with --since/--since-time/--until-time/--tail/--grep/--boot (it answers 406); drop those options or query a service instead", files[0]))
+		errs = append(errs, fmt.Errorf("--query %s is a file: the kubelet refuses files combined with --since/--since-time/--until-time/--tail/--grep/--boot (it answers 400 Bad Request); drop those options or query a service instead", files[0]))
 	}
 	if q.TailLines != nil && (*q.TailLines < 0 || *q.TailLines > maxTailLines) {
 		errs = append(errs, fmt.Errorf("--tail=%d is out of range: use 0..%d, or -1 for all lines", *q.TailLines, maxTailLines))

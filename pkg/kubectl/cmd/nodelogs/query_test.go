@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -28,10 +30,10 @@ func TestLogQueryValidate(t *testing.T) {
 		{name: "backslash means file", query: LogQuery{Queries: []string{`C:\k\log.txt`}}},
 		{name: "two files", query: LogQuery{Queries: []string{"/a.log", "/b.log"}}, wantErr: "one file per request"},
 		{name: "file and service", query: LogQuery{Queries: []string{"/a.log", "kubelet"}}, wantErr: "mixes files"},
-		{name: "file with tail", query: LogQuery{Queries: []string{"/a.log"}, TailLines: ptr(5)}, wantErr: "406"},
-		{name: "file with pattern", query: LogQuery{Queries: []string{"/a.log"}, Pattern: "x"}, wantErr: "406"},
-		{name: "file with boot 0", query: LogQuery{Queries: []string{"/a.log"}, Boot: ptr(0)}, wantErr: "406"},
-		{name: "file with since", query: LogQuery{Queries: []string{"/a.log"}, SinceTime: &t0}, wantErr: "406"},
+		{name: "file with tail", query: LogQuery{Queries: []string{"/a.log"}, TailLines: ptr(5)}, wantErr: "it answers 400"},
+		{name: "file with pattern", query: LogQuery{Queries: []string{"/a.log"}, Pattern: "x"}, wantErr: "it answers 400"},
+		{name: "file with boot 0", query: LogQuery{Queries: []string{"/a.log"}, Boot: ptr(0)}, wantErr: "it answers 400"},
+		{name: "file with since", query: LogQuery{Queries: []string{"/a.log"}, SinceTime: &t0}, wantErr: "it answers 400"},
 		{name: "tail 0", query: LogQuery{Queries: []string{"kubelet"}, TailLines: ptr(0)}},
 		{name: "tail max", query: LogQuery{Queries: []string{"kubelet"}, TailLines: ptr(100000)}},
 		{name: "tail over max", query: LogQuery{Queries: []string{"kubelet"}, TailLines: ptr(100001)}, wantErr: "--tail=100001"},
@@ -106,7 +108,7 @@ func TestBuildQueryFromFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.opts
-			o.Now = func() time.Time { return now }
+			o.Clock = testingclock.NewFakeClock(now)
 			q, err := o.buildQuery()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

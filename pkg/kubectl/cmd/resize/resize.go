@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -23,7 +23,12 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/qos"
 )
 
@@ -31,11 +36,14 @@ var example = `  # give the only container of pod web more CPU
   kubectl resize pod/web --requests=cpu=500m --limits=cpu=1
 
   # resize container app and wait until the kubelet applied it
-  kubectl resize pod/web -c app --requests=cpu=250m,memory=256Mi --limits=cpu=500m,memory=256Mi --wait --timeout=2m`
+  kubectl resize pod/web -c app --requests=cpu=250m,memory=256Mi --limits=cpu=500m,memory=256Mi --wait --timeout=2m
+
+  # let the apiserver check a resize without applying it, and show the pod it would make
+  kubectl resize pod/web --requests=cpu=2 --dry-run=server -o yaml`
 
 // ResizeOptions holds the flags and resolved state of one invocation.
 type ResizeOptions struct {
-	configFlags *genericclioptions.ConfigFlags
+	printFlags *genericclioptions.PrintFlags
 	genericiooptions.IOStreams
 
 	Container string
@@ -49,20 +57,25 @@ type ResizeOptions struct {
 	podName   string
 	requests  corev1.ResourceList
 	limits    corev1.ResourceList
-	client    kubernetes.Interface
+	dryRun    cmdutil.DryRunStrategy
+	// printer is nil without -o: the command then speaks in sentences.
+	printer printers.ResourcePrinter
+	client  kubernetes.Interface
 }
 
 // NewResizeOptions returns options with the flag defaults.
 func NewResizeOptions(streams genericiooptions.IOStreams) *ResizeOptions {
 	return &ResizeOptions{
-		configFlags: genericclioptions.NewConfigFlags(true),
-		IOStreams:   streams,
-		Timeout:     5 * time.Minute,
+		// The type setter fills in apiVersion/kind, which typed clients
+		// strip from decoded objects.
+		printFlags: genericclioptions.NewPrintFlags("resized").WithTypeSetter(scheme.Scheme),
+		IOStreams:  streams,
+		Timeout:    5 * time.Minute,
 	}
 }
 
-// NewCmdResize returns the "resize" command.
-func NewCmdResize(streams genericiooptions.IOStreams) *cobra.Command {
+// NewCmdResize returns the "resize" command, connecting through f.
+func NewCmdResize(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewResizeOptions(streams)
 	cmd := &cobra.Command{
 		Use:          "resize pod/NAME [-c CONTAINER] [--requests=cpu=...,memory=...] [--limits=...]",
@@ -73,7 +86,7 @@ func NewCmdResize(streams genericiooptions.IOStreams) *cobra.Command {
 		// kubectl and the plugin mains print the returned error once.
 		SilenceErrors: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
+			if err := o.Complete(f, c, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -86,14 +99,16 @@ func NewCmdResize(streams genericiooptions.IOStreams) *cobra.Command {
 	flags.StringVarP(&o.Container, "container", "c", "", "Container to resize; may be left out when the pod has one container")
 	flags.StringVar(&o.Requests, "requests", "", "New requests, like cpu=500m,memory=256Mi")
 	flags.StringVar(&o.Limits, "limits", "", "New limits, like cpu=1,memory=512Mi")
-	flags.BoolVar(&o.Wait, "wait", false, "Wait until the kubelet applied the new resources, or reports why it cannot")
+	flags.BoolVar(&o.Wait, "wait", false, "Wait until the kubelet applied the new resources, or reports that it never can; a deferred resize is waited for until --timeout")
 	flags.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits")
-	o.configFlags.AddFlags(flags)
+	o.printFlags.AddFlags(cmd)
+	cmdutil.AddDryRunFlag(cmd)
 	return cmd
 }
 
-// Complete parses the pod argument and the resource lists.
-func (o *ResizeOptions) Complete(args []string) error {
+// Complete parses the pod argument, the resource lists and the output and
+// dry-run flags, and builds the client.
+func (o *ResizeOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
 	name, err := parsePodArg(args[0])
 	if err != nil {
 		return err
@@ -105,11 +120,20 @@ func (o *ResizeOptions) Complete(args []string) error {
 	if o.limits, err = parseResourceList("--limits", o.Limits); err != nil {
 		return err
 	}
-	if o.namespace, _, err = o.configFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
+	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
+		return err
+	}
+	if *o.printFlags.OutputFormat != "" {
+		cmdutil.PrintFlagsWithDryRunStrategy(o.printFlags, o.dryRun)
+		if o.printer, err = o.printFlags.ToPrinter(); err != nil {
+			return err
+		}
+	}
+	if o.namespace, _, err = f.ToRawKubeConfigLoader().Namespace(); err != nil {
 		return err
 	}
 	if o.client == nil {
-		if o.client, err = cmdutil.NewFactory(o.configFlags).KubernetesClientSet(); err != nil {
+		if o.client, err = f.KubernetesClientSet(); err != nil {
 			return err
 		}
 	}
@@ -120,6 +144,9 @@ func (o *ResizeOptions) Complete(args []string) error {
 func (o *ResizeOptions) Validate() error {
 	if len(o.requests) == 0 && len(o.limits) == 0 {
 		return errors.New("nothing to change: give --requests and/or --limits, like --requests=cpu=500m")
+	}
+	if o.Wait && o.dryRun != cmdutil.DryRunNone {
+		return errors.New("--wait with --dry-run would wait for a resize that is never applied: drop one of them")
 	}
 	if o.Wait && o.Timeout <= 0 {
 		return fmt.Errorf("--timeout=%s: must be positive with --wait", o.Timeout)
@@ -198,18 +225,30 @@ func (o *ResizeOptions) Run(ctx context.Context) error {
 	if before, after := qos.ComputePodQOS(pod), qos.ComputePodQOS(resized); before != after {
 		return fmt.Errorf("this change would turn pod %s from QoS class %s into %s, which an in-place resize may not do; %s", o.podName, before, after, qosAdvice(before))
 	}
+	restartsBefore := restartCount(pod, containerName)
+	if o.dryRun == cmdutil.DryRunClient {
+		// The class is unchanged (checked above); applyResources only
+		// cleared it so the check would recompute it.
+		resized.Status.QOSClass = pod.Status.QOSClass
+		return o.report(resized, containerName, restartsBefore)
+	}
 	patch, err := resizePatch(containerName, o.requests, o.limits)
 	if err != nil {
 		return err
 	}
-	restartsBefore := restartCount(pod, containerName)
-	patched, err := pods.Patch(ctx, o.podName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "resize")
+	options := metav1.PatchOptions{}
+	if o.dryRun == cmdutil.DryRunServer {
+		options.DryRun = []string{metav1.DryRunAll}
+	}
+	patched, err := pods.Patch(ctx, o.podName, types.StrategicMergePatchType, patch, options, "resize")
 	if err != nil {
 		return explainPatchError(err)
 	}
-	fmt.Fprintf(o.Out, "pod/%s resized: container %s %s (restarts: %d)\n", o.podName, containerName, describeChange(o.requests, o.limits), restartsBefore)
 	if !o.Wait {
-		return nil
+		return o.report(patched, containerName, restartsBefore)
+	}
+	if o.printer == nil {
+		o.say("pod/%s resized: container %s %s (restarts: %d)", o.podName, containerName, describeChange(o.requests, o.limits), restartsBefore)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -217,8 +256,39 @@ func (o *ResizeOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "pod/%s: container %s runs with the new resources (restarts: %d before, %d after)\n", o.podName, containerName, restartsBefore, restartCount(final, containerName))
+	if o.printer != nil {
+		return o.printer.PrintObj(final, o.Out)
+	}
+	o.say("pod/%s: container %s runs with the new resources (restarts: %d before, %d after)", o.podName, containerName, restartsBefore, restartCount(final, containerName))
 	return nil
+}
+
+// report prints the outcome of a resize that is not waited for: the pod as
+// the apiserver returned it (or would, for --dry-run=client) with -o, else
+// one sentence.
+func (o *ResizeOptions) report(pod *corev1.Pod, container string, restarts int32) error {
+	if o.printer != nil {
+		return o.printer.PrintObj(pod, o.Out)
+	}
+	suffix := ""
+	switch o.dryRun {
+	case cmdutil.DryRunClient:
+		suffix = " (dry run)"
+	case cmdutil.DryRunServer:
+		suffix = " (server dry run)"
+	}
+	o.say("pod/%s resized%s: container %s %s (restarts: %d)", o.podName, suffix, container, describeChange(o.requests, o.limits), restarts)
+	return nil
+}
+
+// say prints a progress sentence. With -o, stdout carries only the printed
+// object, so sentences go to stderr.
+func (o *ResizeOptions) say(format string, args ...any) {
+	out := o.Out
+	if o.printer != nil {
+		out = o.ErrOut
+	}
+	fmt.Fprintf(out, format+"\n", args...)
 }
 
 func qosAdvice(class corev1.PodQOSClass) string {
@@ -358,8 +428,10 @@ type resizeState struct {
 }
 
 // inspect compares the pod's reported container resources with the wanted
-// ones and reads the kubelet's resize conditions.
+// ones and reads the kubelet's resize conditions. Deferred is progress, not
+// failure: the kubelet retries it whenever resources free up on the node.
 func inspect(pod *corev1.Pod, container string, requests, limits corev1.ResourceList) resizeState {
+	deferred := ""
 	for _, cond := range pod.Status.Conditions {
 		if cond.Status != corev1.ConditionTrue {
 			continue
@@ -368,10 +440,13 @@ func inspect(pod *corev1.Pod, container string, requests, limits corev1.Resource
 		case cond.Type == corev1.PodResizePending && cond.Reason == corev1.PodReasonInfeasible:
 			return resizeState{failure: fmt.Errorf("the node can never fit this resize (Infeasible): %s", cond.Message)}
 		case cond.Type == corev1.PodResizePending && cond.Reason == corev1.PodReasonDeferred:
-			return resizeState{failure: fmt.Errorf("the node cannot fit this resize now (Deferred); the kubelet retries when resources free up, follow it with 'kubectl get pod %s -o yaml': %s", pod.Name, cond.Message)}
+			deferred = fmt.Sprintf("deferred: the node cannot fit this resize now and the kubelet retries when resources free up; waiting (%s)", cond.Message)
 		case cond.Type == corev1.PodResizeInProgress && cond.Reason == corev1.PodReasonError:
 			return resizeState{failure: fmt.Errorf("the kubelet failed to apply the resize: %s", cond.Message)}
 		}
+	}
+	if deferred != "" {
+		return resizeState{progress: deferred}
 	}
 	status := containerStatus(pod, container)
 	if status == nil || status.Resources == nil {
@@ -402,10 +477,16 @@ func firstMismatch(label string, want, actual corev1.ResourceList) string {
 	return ""
 }
 
-// waitForResize watches the pod from the patch's resourceVersion, printing
+// errWatchExpired ends one watch whose resourceVersion the apiserver no
+// longer serves (410 Gone), so the wait starts over from a fresh read.
+var errWatchExpired = errors.New("watch expired")
+
+// waitForResize follows the pod from the patch's resourceVersion, printing
 // each new progress message once, until the resize is done, fails, or ctx
-// ends.
+// ends. The retry watcher opens a new watch whenever one closes (the
+// apiserver ends them after a few minutes), so only ctx bounds the wait.
 func (o *ResizeOptions) waitForResize(ctx context.Context, pod *corev1.Pod, container string) (*corev1.Pod, error) {
+	pods := o.client.CoreV1().Pods(o.namespace)
 	lastProgress := ""
 	check := func(p *corev1.Pod) (bool, error) {
 		state := inspect(p, container, o.requests, o.limits)
@@ -416,46 +497,61 @@ func (o *ResizeOptions) waitForResize(ctx context.Context, pod *corev1.Pod, cont
 			return true, nil
 		}
 		if state.progress != lastProgress {
-			fmt.Fprintf(o.Out, "pod/%s: %s\n", p.Name, state.progress)
+			o.say("pod/%s: %s", p.Name, state.progress)
 			lastProgress = state.progress
 		}
 		return false, nil
 	}
-	if finished, err := check(pod); finished {
-		return pod, err
-	}
-	watcher, err := o.client.CoreV1().Pods(o.namespace).Watch(ctx, metav1.ListOptions{
-		FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
-		ResourceVersion: pod.ResourceVersion,
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer watcher.Stop()
+	onePod := &cache.ListWatch{WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+		options.FieldSelector = fields.OneTermEqualSelector("metadata.name", pod.Name).String()
+		return pods.Watch(ctx, options)
+	}}
+	current := pod
 	for {
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("pod/%s: timed out after %s waiting for the resize (last state: %s)", pod.Name, o.Timeout, lastProgress)
-		case event, ok := <-watcher.ResultChan():
-			if !ok {
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("pod/%s: timed out after %s waiting for the resize (last state: %s)", pod.Name, o.Timeout, lastProgress)
-				}
-				return nil, fmt.Errorf("pod/%s: the watch ended before the resize finished (last state: %s); check with 'kubectl get pod %s -o yaml'", pod.Name, lastProgress, pod.Name)
-			}
+		if finished, err := check(current); finished {
+			return current, err
+		}
+		watcher, err := watchtools.NewRetryWatcherWithContext(ctx, current.ResourceVersion, onePod)
+		if err != nil {
+			return nil, fmt.Errorf("pod/%s: cannot watch it: %w", pod.Name, err)
+		}
+		_, err = watchtools.UntilWithoutRetry(ctx, watcher, func(event watch.Event) (bool, error) {
 			switch event.Type {
 			case watch.Deleted:
-				return nil, fmt.Errorf("pod/%s was deleted while waiting for the resize", pod.Name)
+				return true, fmt.Errorf("pod/%s was deleted while waiting for the resize", pod.Name)
 			case watch.Error:
-				return nil, fmt.Errorf("pod/%s: watch error: %v", pod.Name, event.Object)
+				if apierrors.IsResourceExpired(apierrors.FromObject(event.Object)) || apierrors.IsGone(apierrors.FromObject(event.Object)) {
+					return true, errWatchExpired
+				}
+				return true, fmt.Errorf("pod/%s: watch error: %v", pod.Name, apierrors.FromObject(event.Object))
 			}
-			current, isPod := event.Object.(*corev1.Pod)
+			p, isPod := event.Object.(*corev1.Pod)
 			if !isPod {
-				continue
+				return false, nil
 			}
-			if finished, err := check(current); finished {
-				return current, err
+			current = p
+			return check(p)
+		})
+		switch {
+		case err == nil:
+			return current, nil
+		case errors.Is(err, errWatchExpired):
+			if current, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+				return nil, o.waitError(ctx, pod.Name, lastProgress, err)
 			}
+		default:
+			return nil, o.waitError(ctx, pod.Name, lastProgress, err)
 		}
 	}
+}
+
+// waitError names the timeout when ctx ran out, whatever the watch said.
+func (o *ResizeOptions) waitError(ctx context.Context, name, lastProgress string, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("pod/%s: timed out after %s waiting for the resize (last state: %s); the kubelet goes on trying, follow it with 'kubectl get pod %s -o yaml'", name, o.Timeout, lastProgress, name)
+	case ctx.Err() != nil:
+		return fmt.Errorf("pod/%s: stopped waiting for the resize (last state: %s)", name, lastProgress)
+	}
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"sort"
 	"strings"
 
@@ -15,74 +14,81 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 )
+
+var example = `  # the user name, then its groups, uid and extra attributes
+  kubectl whoami
+
+  # the whole SelfSubjectReview
+  kubectl whoami -o yaml
+
+  # just the groups
+  kubectl whoami -o jsonpath='{.status.userInfo.groups}'`
 
 // WhoAmIOptions holds the flags and resolved state of one invocation.
 type WhoAmIOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	printFlags  *genericclioptions.PrintFlags
+	printFlags *genericclioptions.PrintFlags
 	genericiooptions.IOStreams
 
-	client kubernetes.Interface
+	// Filled by Complete; a nil printer means the short form.
+	printer printers.ResourcePrinter
+	client  kubernetes.Interface
 }
 
 // NewWhoAmIOptions returns options with the flag defaults.
 func NewWhoAmIOptions(streams genericiooptions.IOStreams) *WhoAmIOptions {
-	return &WhoAmIOptions{
-		configFlags: genericclioptions.NewConfigFlags(true),
-		// The type setter fills in apiVersion/kind, which typed clients
-		// strip from decoded objects.
-		printFlags: genericclioptions.NewPrintFlags("").WithTypeSetter(scheme.Scheme),
-		IOStreams:  streams,
-	}
+	// The type setter fills in apiVersion/kind, which typed clients strip
+	// from decoded objects.
+	printFlags := genericclioptions.NewPrintFlags("").WithTypeSetter(scheme.Scheme)
+	// A review has no name, so -o name would print nothing useful; leaving
+	// its flags out keeps it off the advertised formats.
+	printFlags.NamePrintFlags = nil
+	return &WhoAmIOptions{printFlags: printFlags, IOStreams: streams}
 }
 
-// NewCmdWhoAmI returns the "whoami" command.
-func NewCmdWhoAmI(streams genericiooptions.IOStreams) *cobra.Command {
+// NewCmdWhoAmI returns the "whoami" command, connecting through f.
+func NewCmdWhoAmI(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewWhoAmIOptions(streams)
 	cmd := &cobra.Command{
 		Use:          "whoami",
 		Short:        "Print the user name, groups and extra attributes the apiserver sees for you",
-		Example:      "  kubectl whoami\n  kubectl whoami -o yaml",
+		Example:      example,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		// kubectl and the plugin mains print the returned error once.
 		SilenceErrors: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
+			if err := o.Complete(f); err != nil {
 				return err
 			}
 			return o.Run(c.Context())
 		},
 	}
 	o.printFlags.AddFlags(cmd)
-	o.configFlags.AddFlags(cmd.Flags())
 	return cmd
 }
 
-// Complete builds the client.
-func (o *WhoAmIOptions) Complete() error {
+// Complete picks the printer, refusing an unknown -o before anything is
+// sent, and builds the client.
+func (o *WhoAmIOptions) Complete(f cmdutil.Factory) error {
+	templateGiven := o.printFlags.TemplatePrinterFlags.TemplateArgument != nil && *o.printFlags.TemplatePrinterFlags.TemplateArgument != ""
+	if *o.printFlags.OutputFormat != "" || templateGiven {
+		printer, err := o.printFlags.ToPrinter()
+		if err != nil {
+			return err
+		}
+		o.printer = printer
+	}
 	if o.client != nil {
 		return nil
 	}
 	var err error
-	o.client, err = cmdutil.NewFactory(o.configFlags).KubernetesClientSet()
+	o.client, err = f.KubernetesClientSet()
 	return err
-}
-
-// Validate accepts only the output formats that make sense for one object.
-func (o *WhoAmIOptions) Validate() error {
-	switch format := *o.printFlags.OutputFormat; format {
-	case "", "json", "yaml":
-		return nil
-	default:
-		return fmt.Errorf("--output %q is not supported: use json or yaml, or leave it out for the short form", format)
-	}
 }
 
 // Run creates the review and prints it.
@@ -94,12 +100,8 @@ func (o *WhoAmIOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return explain(err)
 	}
-	if *o.printFlags.OutputFormat != "" {
-		printer, err := o.printFlags.ToPrinter()
-		if err != nil {
-			return err
-		}
-		return printer.PrintObj(review, o.Out)
+	if o.printer != nil {
+		return o.printer.PrintObj(review, o.Out)
 	}
 	return printShort(o.Out, review.Status.UserInfo)
 }

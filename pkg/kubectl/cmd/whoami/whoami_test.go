@@ -28,8 +28,8 @@ func run(t *testing.T, status int, body string, args ...string) (string, string,
 	}))
 	defer srv.Close()
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdWhoAmI(streams)
-	cmd.SetArgs(append([]string{"--kubeconfig", kubetest.Kubeconfig(t, srv.URL, "")}, args...))
+	cmd := NewCmdWhoAmI(kubetest.Factory(t, srv.URL, ""), streams)
+	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
 	return out.String(), gotMethod + " " + gotPath + " " + gotBody, err
 }
@@ -49,27 +49,60 @@ func TestWhoAmIShort(t *testing.T) {
 	}
 }
 
-func TestWhoAmIJSONAndYAML(t *testing.T) {
-	out, _, err := run(t, 201, reviewJSON, "-o", "json")
-	if err != nil {
-		t.Fatal(err)
+func TestWhoAmIEveryAdvertisedFormat(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{args: []string{"-o", "json"}, want: `"apiVersion": "authentication.k8s.io/v1"`},
+		{args: []string{"-o", "yaml"}, want: "kind: SelfSubjectReview\n"},
+		{args: []string{"-o", "kyaml"}, want: "kind: \"SelfSubjectReview\""},
+		{args: []string{"-o", "jsonpath={.status.userInfo.username}"}, want: "alice"},
+		{args: []string{"-o", "jsonpath-as-json={.status.userInfo.groups}"}, want: `"system:authenticated"`},
+		{args: []string{"-o", "go-template={{.status.userInfo.username}}/{{.kind}}"}, want: "alice/SelfSubjectReview"},
+		{args: []string{"-o", "template={{.status.userInfo.uid}}"}, want: "u-1"},
+		{args: []string{"--template", "{{.status.userInfo.uid}}"}, want: "u-1"},
+		{args: []string{"-o", "go-template-file", "--template", kubetest.WriteFile(t, "tmpl", "{{.status.userInfo.username}}")}, want: "alice"},
+		{args: []string{"-o", "templatefile", "--template", kubetest.WriteFile(t, "tmpl2", "{{.kind}}")}, want: "SelfSubjectReview"},
+		{args: []string{"-o", "jsonpath-file", "--template", kubetest.WriteFile(t, "jp", "{.status.userInfo.username}")}, want: "alice"},
 	}
-	if !strings.Contains(out, `"apiVersion": "authentication.k8s.io/v1"`) || !strings.Contains(out, `"username": "alice"`) {
-		t.Fatalf("json: %s", out)
+	advertised := map[string]bool{}
+	for _, format := range NewWhoAmIOptions(genericiooptions.IOStreams{}).printFlags.AllowedFormats() {
+		advertised[format] = true
 	}
-	out, _, err = run(t, 201, reviewJSON, "-o", "yaml")
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, _, err := run(t, 201, reviewJSON, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Fatalf("got %q, want it to contain %q", out, tt.want)
+			}
+			if tt.args[0] == "-o" {
+				format, _, _ := strings.Cut(tt.args[1], "=")
+				delete(advertised, format)
+			}
+		})
 	}
-	if !strings.Contains(out, "kind: SelfSubjectReview") || !strings.Contains(out, "username: alice") {
-		t.Fatalf("yaml: %s", out)
+	if len(advertised) > 0 {
+		t.Fatalf("advertised but not tested: %v", advertised)
 	}
 }
 
-func TestWhoAmIRejectsOtherFormats(t *testing.T) {
-	_, _, err := run(t, 201, reviewJSON, "-o", "wide")
-	if err == nil || !strings.Contains(err.Error(), "use json or yaml") {
-		t.Fatalf("got %v", err)
+func TestWhoAmIRefusesUnadvertisedFormatsBeforeSending(t *testing.T) {
+	for _, format := range []string{"wide", "name"} {
+		out, req, err := run(t, 201, reviewJSON, "-o", format)
+		if err == nil || !strings.Contains(err.Error(), "jsonpath") {
+			t.Fatalf("-o %s: got %v, want the list of allowed formats", format, err)
+		}
+		if strings.TrimSpace(req) != "" || out != "" {
+			t.Fatalf("-o %s: nothing may be sent or printed, sent %q printed %q", format, req, out)
+		}
+	}
+	help := NewCmdWhoAmI(nil, genericiooptions.IOStreams{}).Flag("output").Usage
+	if strings.Contains(help, "name") {
+		t.Fatalf("-o name is refused, so it may not be advertised: %s", help)
 	}
 }
 

@@ -31,6 +31,7 @@ func main() {
 			if version == "" || extraTag == "" {
 				return fmt.Errorf("--version and --tag are required (the Makefile passes them)")
 			}
+			// os/exec: hack/imagebuild is its own module (GOWORK=off) and cannot import internal/exec.
 			list, err := exec.CommandContext(cmd.Context(), kubeadm, "config", "images", "list", "--kubernetes-version", version).Output()
 			if err != nil {
 				return fmt.Errorf("%s config images list: %w", kubeadm, err)
@@ -39,6 +40,7 @@ func main() {
 			if err != nil {
 				return err
 			}
+			// os/exec: hack/imagebuild is its own module (GOWORK=off) and cannot import internal/exec.
 			applets, err := exec.CommandContext(cmd.Context(), busybox, "--list").Output()
 			if err != nil {
 				return fmt.Errorf("%s --list: %w", busybox, err)

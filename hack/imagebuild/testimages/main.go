@@ -43,6 +43,7 @@ func run(src images.TestSources, busybox, out string) error {
 	if src.KubernetesDir == "" {
 		return fmt.Errorf("--kubernetes-dir is required (the Makefile passes the module directory)")
 	}
+	// os/exec: hack/imagebuild is its own module (GOWORK=off) and cannot import internal/exec.
 	applets, err := exec.Command(busybox, "--list").Output()
 	if err != nil {
 		return fmt.Errorf("%s --list: %w", busybox, err)

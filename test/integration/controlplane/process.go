@@ -29,6 +29,9 @@ func startProcess(name, logPath, binary string, args ...string) (*process, error
 	if err != nil {
 		return nil, err
 	}
+	// os/exec, not internal/exec: this child outlives the call (Start, a
+	// Wait in the background, a signal to its process group), which
+	// internal/exec's run-once Cmd does not express.
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -2,7 +2,7 @@
 #
 #   make build     the seven components into _output/bin
 #   make test      unit tests, the patch regression tests, the integration test
-#   make verify    patches apply to the pinned modules; gofmt; go vet
+#   make verify    patches apply to the pinned modules; gofmt, import groups, go.mod tidy; go vet
 #   make clean     remove _output
 #
 # Every go command here runs in the workspace that hack/patchtree generates,
@@ -53,7 +53,7 @@ version:
 
 # patchtree is incremental: with no change to go.mod or a patch it only
 # compares a stamp, so it runs on every build.
-$(TOOLS)/patchtree: $(shell find hack/patchtree internal/patchtree -name '*.go') go.mod go.sum
+$(TOOLS)/patchtree: $(shell find hack/patchtree internal/patchtree internal/exec -name '*.go') go.mod go.sum
 	@mkdir -p $(TOOLS)
 	GOWORK=off go build -o $@ ./hack/patchtree
 
@@ -78,7 +78,12 @@ plugins: patched
 # pins. Each is a file target: a second `make tools` does nothing.
 TOOLS_MOD   := hack/tools/go.mod hack/tools/go.sum
 TOOLS_BUILD  = cd hack/tools && GOWORK=off CGO_ENABLED=0 go build -trimpath
-CONTAINERD_VERSION := v2.3.4
+# Versions stamped into the tools are read from the modules that pin them.
+tools_mod_version = $(shell cd hack/tools && GOWORK=off go list -m -f '{{.Version}}' $(1))
+CONTAINERD_VERSION := $(call tools_mod_version,github.com/containerd/containerd/v2)
+CRICTL_VERSION     := $(call tools_mod_version,sigs.k8s.io/cri-tools)
+# pause's version is the TAG of upstream's build/pause/Makefile.
+PAUSE_VERSION       = $(shell sed -n 's/^TAG ?= *//p' $$(GOWORK=off go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/Makefile)
 CNI_PLUGINS := host-local loopback ptp portmap
 TOOL_BINS   := etcd containerd ctr containerd-shim-runc-v2 runc crictl coredns kind pause $(addprefix cni/,$(CNI_PLUGINS))
 
@@ -92,7 +97,7 @@ $(TOOLS)/containerd $(TOOLS)/ctr $(TOOLS)/containerd-shim-runc-v2: $(TOOLS)/%: $
 		-ldflags '-s -w -X github.com/containerd/containerd/v2/version.Version=$(CONTAINERD_VERSION)' \
 		-o $@ github.com/containerd/containerd/v2/cmd/$*
 $(TOOLS)/crictl: $(TOOLS_MOD)
-	$(TOOLS_BUILD) -ldflags '-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v1.36.0' -o $@ sigs.k8s.io/cri-tools/cmd/crictl
+	$(TOOLS_BUILD) -ldflags '-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$(CRICTL_VERSION)' -o $@ sigs.k8s.io/cri-tools/cmd/crictl
 $(TOOLS)/coredns: $(TOOLS_MOD)
 	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/coredns/coredns
 $(TOOLS)/kind: $(TOOLS_MOD)
@@ -112,7 +117,8 @@ $(TOOLS)/runc: $(TOOLS_MOD)
 # pause is upstream's C program, read from the pinned module at build time.
 $(TOOLS)/pause: go.mod
 	@mkdir -p $(TOOLS)
-	gcc -Os -Wall -Werror -static -DVERSION=v3.10.2 -o $@ $$(GOWORK=off go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c
+	@test -n '$(PAUSE_VERSION)' || { echo 'no TAG in upstream build/pause/Makefile'; exit 1; }
+	gcc -Os -Wall -Werror -static -DVERSION=v$(PAUSE_VERSION) -o $@ $$(GOWORK=off go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c
 
 test: unit integration
 
@@ -134,6 +140,9 @@ verify: $(TOOLS)/patchtree $(TOOLS)/codegen
 	@$(TOOLS)/codegen -root $(CURDIR) -out $(OUT)/codegen verify
 	@$(MAKE) --no-print-directory patched
 	@files=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+	@GOWORK=off go run ./hack/importgroups -module github.com/kubenext/kubenext $$(git ls-files '*.go' | grep -v '^hack/imagebuild/\|^hack/tools/\|^hack/codegen/generators/')
+	@GOWORK=off go run ./hack/importgroups -module github.com/kubenext/kubenext/hack/imagebuild $$(git ls-files 'hack/imagebuild/*.go')
+	@GOWORK=off go mod tidy -diff >/dev/null || { echo "go.mod is not tidy; run: GOWORK=off go mod tidy"; GOWORK=off go mod tidy -diff; exit 1; }
 	go vet ./...
 
 clean:
@@ -143,7 +152,7 @@ clean:
 # apply configurations) lives in staging/<module>/90NN-generated-*.patch.
 # After changing an API type in a hand-written patch, run make codegen and
 # commit what it writes; make verify fails while they are stale.
-$(TOOLS)/codegen: $(shell find hack/codegen internal/codegen internal/patchtree internal/hostprep internal/steps -name '*.go') go.mod go.sum
+$(TOOLS)/codegen: $(shell find hack/codegen internal/codegen internal/patchtree internal/hostprep internal/guard internal/nodes internal/exec internal/runcwrapper internal/steps -name '*.go') go.mod go.sum
 	@mkdir -p $(TOOLS)
 	GOWORK=off go build -o $@ ./hack/codegen
 
@@ -179,7 +188,7 @@ KIND_TREE       = $(OUT)/src/sigs.k8s.io/kind@$(shell cd hack/tools && GOWORK=of
 $(addprefix $(TOOLS)/,hostprep cluster nodeimage): $(TOOLS)/%: patched $(shell find hack internal -name '*.go')
 	@mkdir -p $(TOOLS)
 	CGO_ENABLED=0 go build -o $@ ./hack/$*
-$(TOOLS)/kubenext-runc-wrapper: $(shell find hack/runc-wrapper internal/hostprep -name '*.go')
+$(TOOLS)/kubenext-runc-wrapper: $(shell find hack/runc-wrapper internal/runcwrapper -name '*.go')
 	@mkdir -p $(TOOLS)
 	CGO_ENABLED=0 go build -o $@ ./hack/runc-wrapper
 
@@ -323,7 +332,7 @@ K8S_MOD_DIR  = $(shell GOWORK=off go list -m -f '{{.Dir}}' k8s.io/kubernetes)
 
 $(TOOLS)/ginkgo: $(TOOLS_MOD)
 	$(TOOLS_BUILD) -ldflags '-s -w' -o $@ github.com/onsi/ginkgo/v2/ginkgo
-$(TOOLS)/conformance: patched $(shell find hack/conformance internal/conformance internal/steps -name '*.go')
+$(TOOLS)/conformance: patched $(shell find hack/conformance internal/conformance internal/exec internal/steps -name '*.go')
 	@mkdir -p $(TOOLS)
 	go build -o $@ ./hack/conformance
 $(TOOLS)/testimages: $(shell find hack/imagebuild -name '*.go') hack/imagebuild/go.mod

@@ -2,13 +2,14 @@
 package main
 
 import (
+	"os"
+	_ "time/tzdata" // CronJob time zones are validated here
+
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
-	"os"
-	_ "time/tzdata" // CronJob time zones are validated here
 
 	_ "github.com/kubenext/kubenext/pkg/features"
 )

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/component-base/featuregate"
-
 	// Upstream's gates must be registered first: our dependencies name them,
 	// and AddDependencies rejects gates it does not know yet.
 	_ "k8s.io/kubernetes/pkg/features"

@@ -1,0 +1,69 @@
+package importgroups
+
+import (
+	"strings"
+	"testing"
+)
+
+const own = "github.com/kubenext/kubenext"
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name, imports, want string
+	}{
+		{"three groups", `"fmt"
+
+	"k8s.io/api/core/v1"
+
+	"github.com/kubenext/kubenext/internal/exec"`, ""},
+		{"std only", `"fmt"
+	"os"`, ""},
+		{"own in the third-party group", `"fmt"
+
+	"k8s.io/api/core/v1"
+	"github.com/kubenext/kubenext/internal/exec"`, "is in a third-party group"},
+		{"std after third-party", `"k8s.io/api/core/v1"
+
+	"fmt"`, "must come before"},
+		{"two std groups", `"fmt"
+
+	"os"`, "starts a second standard library group"},
+		{"a commented group of the same kind", `"fmt"
+
+	"k8s.io/api/core/v1"
+
+	// The packages that define the specs.
+	_ "k8s.io/kubernetes/test/e2e/apps"`, ""},
+		{"a commented group still keeps the order", `"k8s.io/api/core/v1"
+
+	// why
+	_ "embed"`, "must come before"},
+		{"commented import stays in its group", `"fmt"
+
+	// why
+	v1 "k8s.io/api/core/v1"`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "package p\n\nimport (\n\t" + tc.imports + "\n)\n"
+			got, err := Check("p.go", []byte(src), own)
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(got, "\n")
+			if tc.want == "" && joined != "" || tc.want != "" && !strings.Contains(joined, tc.want) {
+				t.Fatalf("Check = %q, want %q", joined, tc.want)
+			}
+		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for path, want := range map[string]Kind{
+		"net/http": Std, "k8s.io/api": ThirdParty, "github.com/kubenext/kubenext": Own,
+		"github.com/kubenext/kubenext/pkg/features": Own, "github.com/kubenext/kubenextother": ThirdParty,
+	} {
+		if got := KindOf(path, own); got != want {
+			t.Errorf("KindOf(%s) = %v, want %v", path, got, want)
+		}
+	}
+}

@@ -230,7 +230,7 @@ func applyConfigurations(ctx context.Context, e *env) error {
 		return err
 	}
 	schema := filepath.Join(e.Out, "models-schema.json")
-	out, err := exec.Output(exec.Command(ctx, models))
+	out, err := exec.Output(exec.Host.Command(ctx, models))
 	if err != nil {
 		return fmt.Errorf("models-schema: %w", cause(err))
 	}

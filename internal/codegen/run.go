@@ -300,10 +300,8 @@ func (e *env) runIn(ctx context.Context, dir, log, name string, args ...string) 
 			name = p
 		}
 	}
-	// internal/exec's commands have no working directory of their own, and
-	// go-to-protobuf needs one (it hands protoc "-I ."): GNU env -C changes
-	// it for the generator alone.
-	err = exec.Command(ctx, "env", append([]string{"-C", dir, name}, args...)...).
+	// go-to-protobuf needs its working directory (it hands protoc "-I .").
+	err = exec.Host.Command(ctx, name, args...).SetDir(dir).
 		SetStdout(f).SetStderr(f).
 		SetEnv("GOWORK="+e.workspace, "GOFLAGS=-mod=readonly",
 			"PATH="+e.Bin+string(os.PathListSeparator)+os.Getenv("PATH")).
@@ -315,7 +313,7 @@ func (e *env) runIn(ctx context.Context, dir, log, name string, args ...string) 
 }
 
 func (t *tree) git(ctx context.Context, args ...string) ([]byte, error) {
-	out, err := exec.Output(exec.Command(ctx, "git", append([]string{
+	out, err := exec.Output(exec.Host.Command(ctx, "git", append([]string{
 		"--git-dir=" + t.gitDir, "--work-tree=" + t.dir,
 		"-c", "user.name=kubenext codegen", "-c", "user.email=codegen@kubenext.invalid",
 		"-c", "core.autocrlf=false", "-c", "gc.auto=0"}, args...)...))
@@ -368,7 +366,7 @@ func (t *tree) commit(ctx context.Context, what string) ([]byte, error) {
 }
 
 func goEnv(name string) (string, error) {
-	out, err := exec.Output(exec.Command(context.Background(), "go", "env", name))
+	out, err := exec.Output(exec.Host.Command(context.Background(), "go", "env", name))
 	if err != nil {
 		return "", fmt.Errorf("go env %s: %w", name, cause(err))
 	}

@@ -24,6 +24,8 @@ type Cmd interface {
 	SetStdin(r io.Reader) Cmd
 	SetStdout(w io.Writer) Cmd
 	SetStderr(w io.Writer) Cmd
+	// SetDir sets the working directory (in a node: docker exec -w).
+	SetDir(dir string) Cmd
 }
 
 // Cmder makes commands for one place to run them.
@@ -33,11 +35,6 @@ type Cmder interface {
 
 // Host runs commands on this machine.
 var Host Cmder = hostCmder{}
-
-// Command is Host.Command.
-func Command(ctx context.Context, name string, args ...string) Cmd {
-	return Host.Command(ctx, name, args...)
-}
 
 // LookPath reports where an executable is on this host.
 func LookPath(file string) (string, error) { return osexec.LookPath(file) }
@@ -71,6 +68,7 @@ func (c *hostCmd) SetEnv(env ...string) Cmd {
 func (c *hostCmd) SetStdin(r io.Reader) Cmd  { c.cmd.Stdin = r; return c }
 func (c *hostCmd) SetStdout(w io.Writer) Cmd { c.cmd.Stdout = w; return c }
 func (c *hostCmd) SetStderr(w io.Writer) Cmd { c.cmd.Stderr = w; return c }
+func (c *hostCmd) SetDir(dir string) Cmd     { c.cmd.Dir = dir; return c }
 
 // RunError is a command that failed, with its command line and the end of
 // its output: an apt, iptables or crictl failure is only understandable

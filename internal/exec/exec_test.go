@@ -9,7 +9,7 @@ import (
 
 func TestOutputKeepsStderrForTheError(t *testing.T) {
 	ctx := context.Background()
-	out, err := Output(Command(ctx, "sh", "-c", "echo out; echo why >&2; exit 3"))
+	out, err := Output(Host.Command(ctx, "sh", "-c", "echo out; echo why >&2; exit 3"))
 	if string(out) != "out\n" {
 		t.Errorf("stdout = %q", out)
 	}
@@ -23,10 +23,18 @@ func TestOutputKeepsStderrForTheError(t *testing.T) {
 }
 
 func TestEnvAndStdin(t *testing.T) {
-	out, err := CombinedOutput(Command(context.Background(), "sh", "-c", `echo "$KUBENEXT_X"; cat`).
+	out, err := CombinedOutput(Host.Command(context.Background(), "sh", "-c", `echo "$KUBENEXT_X"; cat`).
 		SetEnv("KUBENEXT_X=set").SetStdin(strings.NewReader("in")))
 	if err != nil || string(out) != "set\nin" {
 		t.Fatalf("out = %q, err = %v", out, err)
+	}
+}
+
+func TestDir(t *testing.T) {
+	dir := t.TempDir()
+	out, err := Output(Host.Command(context.Background(), "pwd").SetDir(dir))
+	if err != nil || strings.TrimSpace(string(out)) != dir {
+		t.Fatalf("pwd in %s printed %q, %v", dir, out, err)
 	}
 }
 
@@ -37,7 +45,7 @@ func TestExitCode(t *testing.T) {
 	if ExitCode(errors.New("no such file")) != -1 {
 		t.Error("an error without a status is -1")
 	}
-	if _, err := Output(Command(context.Background(), "/nonexistent/kubenext")); ExitCode(err) != -1 || err == nil {
+	if _, err := Output(Host.Command(context.Background(), "/nonexistent/kubenext")); ExitCode(err) != -1 || err == nil {
 		t.Errorf("a missing binary: %v", err)
 	}
 }

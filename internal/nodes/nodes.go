@@ -84,6 +84,7 @@ type nodeCmd struct {
 	node           Node
 	argv           []string
 	env            []string
+	dir            string
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -97,6 +98,9 @@ func (c *nodeCmd) dockerArgs() []string {
 	}
 	for _, e := range c.env {
 		args = append(args, "-e", e)
+	}
+	if c.dir != "" {
+		args = append(args, "-w", c.dir)
 	}
 	return append(append(args, c.node.Name), c.argv...)
 }
@@ -130,6 +134,7 @@ func (c *nodeCmd) SetEnv(env ...string) exec.Cmd  { c.env = append(c.env, env...
 func (c *nodeCmd) SetStdin(r io.Reader) exec.Cmd  { c.stdin = r; return c }
 func (c *nodeCmd) SetStdout(w io.Writer) exec.Cmd { c.stdout = w; return c }
 func (c *nodeCmd) SetStderr(w io.Writer) exec.Cmd { c.stderr = w; return c }
+func (c *nodeCmd) SetDir(dir string) exec.Cmd     { c.dir = dir; return c }
 
 // NetworkSubnets are the IPAM subnets of a Docker network.
 func (p *Provider) NetworkSubnets(ctx context.Context, network string) ([]netip.Prefix, error) {

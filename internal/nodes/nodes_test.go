@@ -24,7 +24,7 @@ func TestListAndExec(t *testing.T) {
 	if _, err := exec.Output(w.Command(ctx, "crictl", "ps")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.CombinedOutput(w.Command(ctx, "sh", "-c", "cat").SetStdin(strings.NewReader("x")).SetEnv("A=b")); err != nil {
+	if _, err := exec.CombinedOutput(w.Command(ctx, "sh", "-c", "cat").SetStdin(strings.NewReader("x")).SetEnv("A=b").SetDir("/tmp")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = exec.CombinedOutput(w.Command(ctx, "false"))
@@ -34,7 +34,7 @@ func TestListAndExec(t *testing.T) {
 	want := []string{
 		"docker ps --filter label=io.x-k8s.kind.cluster=kn --format {{.Names}}",
 		"docker exec kn-worker crictl ps",
-		"docker exec -i -e A=b kn-worker sh -c cat",
+		"docker exec -i -e A=b -w /tmp kn-worker sh -c cat",
 		"docker exec kn-worker false",
 	}
 	if got := fake.Lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {

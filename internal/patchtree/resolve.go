@@ -64,7 +64,7 @@ func (r GoResolver) goJSON(v any, args ...string) error {
 
 // goEnv is one `go env` value.
 func goEnv(name string) (string, error) {
-	out, err := exec.Output(exec.Command(context.Background(), "go", "env", name))
+	out, err := exec.Output(exec.Host.Command(context.Background(), "go", "env", name))
 	if err != nil {
 		return "", fmt.Errorf("go env %s: %w", name, cause(err))
 	}

@@ -31,7 +31,7 @@ var _ = ginkgo.Describe("Traffic guard", func() {
 
 	ginkgo.It("drops forwarded cluster traffic bound off this machine on the host", func(ctx context.Context) {
 		e := env()
-		listing, err := exec.Output(exec.Command(ctx, "iptables", "-w", "-S", guard.Chain))
+		listing, err := exec.Output(exec.Host.Command(ctx, "iptables", "-w", "-S", guard.Chain))
 		framework.ExpectNoError(err)
 		rules := guard.OwnedRules(string(listing), e.Name)
 		gomega.Expect(rules).NotTo(gomega.BeEmpty(), "%s:\n%s", guard.Chain, listing)

@@ -26,7 +26,7 @@ func kubectl(ctx context.Context, args ...string) (stdout, stderr string, err er
 		framework.Failf("KUBENEXT_KUBECTL must name our kubectl; run the suite with `make e2e`")
 	}
 	var out, errOut strings.Builder
-	err = exec.Command(ctx, bin, append([]string{"--kubeconfig", framework.TestContext.KubeConfig}, args...)...).
+	err = exec.Host.Command(ctx, bin, append([]string{"--kubeconfig", framework.TestContext.KubeConfig}, args...)...).
 		SetStdout(&out).SetStderr(&errOut).Run()
 	return out.String(), errOut.String(), err
 }

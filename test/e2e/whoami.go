@@ -69,7 +69,7 @@ func kubectlWhoamiJSON(ctx context.Context, kubeconfig string, flags ...string) 
 			framework.Failf("KUBENEXT_KUBECTL must name our kubectl; run the suite with `make e2e`")
 		}
 		var o, e strings.Builder
-		err = exec.Command(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...).SetStdout(&o).SetStderr(&e).Run()
+		err = exec.Host.Command(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...).SetStdout(&o).SetStderr(&e).Run()
 		out, stderr = o.String(), e.String()
 	}
 	framework.ExpectNoError(err, "kubectl %v: %s", args, stderr)

@@ -3,11 +3,12 @@ package integration
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubenext/kubenext/internal/exec"
 )
 
 // Every component parses --feature-gates against the same registry, ours
@@ -49,9 +50,8 @@ func runComponent(t *testing.T, binary string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Dir = t.TempDir()
-	out, _ := cmd.CombinedOutput() // the exit code says little; the output says which check failed
+	// The exit code says little; the output says which check failed.
+	out, _ := exec.CombinedOutput(exec.Host.Command(ctx, binary, args...).SetDir(t.TempDir()))
 	if ctx.Err() != nil {
 		t.Fatalf("%s %v did not exit within 30s; output:\n%s", binary, args, out)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubenext/kubenext/internal/exec"
 	"github.com/kubenext/kubenext/test/integration/controlplane"
 )
 
@@ -167,8 +167,8 @@ func TestIntegrationKeystoneKubectl(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubectl := func(args ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(os.Getenv("KUBENEXT_BIN"), "kubectl"), append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
-		out, err := cmd.CombinedOutput()
+		out, err := exec.CombinedOutput(exec.Host.Command(t.Context(), filepath.Join(os.Getenv("KUBENEXT_BIN"), "kubectl"),
+			append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...))
 		return string(out), err
 	}
 	mustKubectl := func(args ...string) string {

@@ -37,6 +37,7 @@ type Call struct {
 	Line  string // name and args joined by spaces
 	Env   []string
 	Stdin string
+	Dir   string
 }
 
 func (f *Cmder) Command(_ context.Context, name string, args ...string) exec.Cmd {
@@ -71,6 +72,7 @@ type cmd struct {
 	f              *Cmder
 	argv           []string
 	env            []string
+	dir            string
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -82,7 +84,7 @@ func (e exitError) ExitCode() int { return int(e) }
 
 func (c *cmd) Run() error {
 	line := strings.Join(c.argv, " ")
-	call := Call{Line: line, Env: c.env}
+	call := Call{Line: line, Env: c.env, Dir: c.dir}
 	if c.stdin != nil {
 		b, _ := io.ReadAll(c.stdin)
 		call.Stdin = string(b)
@@ -115,3 +117,4 @@ func (c *cmd) SetEnv(env ...string) exec.Cmd  { c.env = append(c.env, env...); r
 func (c *cmd) SetStdin(r io.Reader) exec.Cmd  { c.stdin = r; return c }
 func (c *cmd) SetStdout(w io.Writer) exec.Cmd { c.stdout = w; return c }
 func (c *cmd) SetStderr(w io.Writer) exec.Cmd { c.stderr = w; return c }
+func (c *cmd) SetDir(dir string) exec.Cmd     { c.dir = dir; return c }

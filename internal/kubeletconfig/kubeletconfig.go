@@ -1,6 +1,6 @@
 // Package kubeletconfig edits a node's KubeletConfiguration file, for the
 // tools and tests that restart a kind node's kubelet with a gate flipped
-// (make bench-pleg, the gate-off e2e specs).
+// (make bench-pleg).
 package kubeletconfig
 
 import (

@@ -3,8 +3,10 @@
 // (--feature-gates, KubeletConfiguration.featureGates, kubeadm extraArgs).
 //
 // Registration happens by import, the way containerd registers plugins:
-// every main under cmd/ imports this package for its side effect, so every
-// binary knows every gate and none of them rejects a cluster-wide gate list.
+// every component main under cmd/ (not the kubectl plugins or netd, which
+// take no gates) imports this package for its side effect, so every
+// component knows every gate and none of them rejects a cluster-wide gate
+// list.
 //
 // How our gates relate to upstream's is documented in docs/feature-gates.md.
 package features

@@ -15,25 +15,16 @@ import (
 func main() {
 	module := flag.String("module", "github.com/kubenext/kubenext", "our module path: its imports go in the last group")
 	flag.Parse()
-	bad := 0
-	for _, file := range flag.Args() {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "importgroups:", err)
-			os.Exit(2)
-		}
-		problems, err := importgroups.Check(file, src, *module)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "importgroups:", err)
-			os.Exit(2)
-		}
-		for _, p := range problems {
-			fmt.Println(p)
-		}
-		bad += len(problems)
+	problems, err := importgroups.CheckFiles(flag.Args(), *module)
+	for _, p := range problems {
+		fmt.Println(p)
 	}
-	if bad > 0 {
-		fmt.Printf("%d import grouping problems: standard library, then third-party, then github.com/kubenext/kubenext, separated by blank lines\n", bad)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "importgroups:", err)
+		os.Exit(2)
+	}
+	if len(problems) > 0 {
+		fmt.Printf("%d import grouping problems: standard library, then third-party, then %s, separated by blank lines\n", len(problems), *module)
 		os.Exit(1)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -77,4 +78,22 @@ func Check(file string, src []byte, ownModule string) ([]string, error) {
 		lastLine, lastKind = fset.Position(spec.End()).Line, kind
 	}
 	return problems, nil
+}
+
+// CheckFiles checks each file; it returns every problem found and the
+// first file it could not read or parse.
+func CheckFiles(files []string, ownModule string) ([]string, error) {
+	var all []string
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return all, err
+		}
+		problems, err := Check(file, src, ownModule)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, problems...)
+	}
+	return all, nil
 }

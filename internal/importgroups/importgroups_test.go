@@ -1,6 +1,7 @@
 package importgroups
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,27 @@ func TestKindOf(t *testing.T) {
 		if got := KindOf(path, own); got != want {
 			t.Errorf("KindOf(%s) = %v, want %v", path, got, want)
 		}
+	}
+}
+
+func TestCheckFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/good.go"
+	bad := dir + "/bad.go"
+	writeFile(t, good, "package p\n\nimport (\n\t\"fmt\"\n\n\t\"k8s.io/api\"\n)\n")
+	writeFile(t, bad, "package p\n\nimport (\n\t\"k8s.io/api\"\n\t\"fmt\"\n)\n")
+	problems, err := CheckFiles([]string{good, bad}, own)
+	if err != nil || len(problems) != 1 || !strings.HasPrefix(problems[0], bad+":5:") {
+		t.Fatalf("CheckFiles = %q, %v", problems, err)
+	}
+	if _, err := CheckFiles([]string{dir + "/absent.go"}, own); err == nil {
+		t.Error("a missing file must be an error")
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,7 +25,7 @@ var (
 	reconnects = metrics.NewCounter(&metrics.CounterOpts{
 		Subsystem:      "kubelet",
 		Name:           "evented_pleg_reconnects_total",
-		Help:           "Times the CRI event stream was re-established after a failure.",
+		Help:           "Times the kubelet returned to event mode after the CRI event stream failed: the stream reconnected and stayed on time for the settle period. An attempt that opens and fails at once does not count.",
 		StabilityLevel: metrics.ALPHA,
 	})
 	registerOnce sync.Once

@@ -94,6 +94,11 @@ type Decision struct {
 	RelistNow bool
 	// Fallback is set when this input ended event mode.
 	Fallback bool
+	// Recovered is set when this input returned the kubelet to event mode
+	// after the stream had failed: the stream is back and trusted. A
+	// stream that opens and fails at once (containerd accepts connections
+	// before its CRI service is up) is not a recovery.
+	Recovered bool
 }
 
 // Controller is the mode state machine. It is not safe for concurrent use;
@@ -103,6 +108,8 @@ type Controller struct {
 	mode      Mode
 	failures  int // consecutive stream failures, for the backoff
 	connected bool
+	// recovering: the stream failed since event mode was last reached.
+	recovering bool
 	// connectedAt and lastLate bound the quiet period: the stream is
 	// trusted SettleTime after both the connection and the last late event.
 	connectedAt, lastLate time.Time
@@ -145,6 +152,7 @@ func (c *Controller) Connected(now time.Time) Decision {
 // once; the returned delay is how long to wait before reconnecting.
 func (c *Controller) StreamFailed() (Decision, time.Duration) {
 	c.connected = false
+	c.recovering = true
 	c.failures++
 	delay := c.cfg.BackoffInitial
 	for i := 1; i < c.failures && delay < c.cfg.BackoffMax; i++ {
@@ -179,6 +187,9 @@ func (c *Controller) Tick(now time.Time) Decision {
 	}
 	if c.mode == Polling && c.connected && now.Sub(quietSince) >= c.cfg.SettleTime {
 		c.mode = Events
+		d := c.decide(false)
+		d.Recovered, c.recovering = c.recovering, false
+		return d
 	}
 	return c.decide(false)
 }

@@ -108,3 +108,42 @@ func inEventMode(t *testing.T) *Controller {
 	}
 	return c
 }
+
+func TestRecoveredOncePerStreamFailure(t *testing.T) {
+	c := New(Config{})
+	c.Connected(t0)
+	if d := c.Tick(t0.Add(2 * time.Second)); d.Mode != Events || d.Recovered {
+		t.Fatalf("first event mode at start-up: %+v, want events and no recovery", d)
+	}
+	// containerd restarts: the stream breaks, an attempt opens and fails
+	// at once (CRI not up yet), the next one holds.
+	now := t0.Add(10 * time.Second)
+	c.StreamFailed()
+	c.Connected(now)
+	c.StreamFailed()
+	if d := c.Tick(now.Add(time.Second)); d.Recovered {
+		t.Fatalf("no stream is up: %+v", d)
+	}
+	c.Connected(now.Add(2 * time.Second))
+	if d := c.Tick(now.Add(3 * time.Second)); d.Mode != Polling || d.Recovered {
+		t.Fatalf("not settled yet: %+v", d)
+	}
+	recovered := 0
+	for i := range 8 {
+		if d := c.Tick(now.Add(4*time.Second + time.Duration(i)*250*time.Millisecond)); d.Recovered {
+			recovered++
+		}
+	}
+	if recovered != 1 || c.Mode() != Events {
+		t.Fatalf("%d recoveries (mode %v) for one restart, want exactly 1", recovered, c.Mode())
+	}
+	// A late event is a fallback, and coming back from it is no recovery:
+	// the stream never failed.
+	late := now.Add(10 * time.Second)
+	if d := c.Event(late, late.Add(-5*time.Second)); !d.Fallback {
+		t.Fatalf("a 5 s late event: %+v, want a fallback", d)
+	}
+	if d := c.Tick(late.Add(3 * time.Second)); d.Mode != Events || d.Recovered {
+		t.Fatalf("back from a late event: %+v, want events and no recovery", d)
+	}
+}

@@ -36,7 +36,6 @@ type Watcher struct {
 
 	mu         sync.Mutex // serializes Controller inputs
 	controller *Controller
-	everFailed bool
 	startOnce  sync.Once
 	ticker     clock.Ticker
 	// backoff waits before a reconnect; false when ctx ended first.
@@ -92,12 +91,7 @@ func (w *Watcher) stream(ctx context.Context, events chan *runtimeapi.ContainerE
 	for {
 		err := w.runtime.GetContainerEvents(ctx, events, func(runtimeapi.RuntimeService_GetContainerEventsClient) {
 			kubeletmetrics.EventedPLEGConn.Inc()
-			w.input(func(c *Controller) Decision {
-				if w.everFailed {
-					reconnects.Inc()
-				}
-				return c.Connected(w.clock.Now())
-			})
+			w.input(func(c *Controller) Decision { return c.Connected(w.clock.Now()) })
 			logger.V(2).Info("Evented PLEG: CRI event stream connected")
 		})
 		if ctx.Err() != nil {
@@ -109,7 +103,6 @@ func (w *Watcher) stream(ctx context.Context, events chan *runtimeapi.ContainerE
 		kubeletmetrics.EventedPLEGConnErr.Inc()
 		var delay time.Duration
 		w.input(func(c *Controller) Decision {
-			w.everFailed = true
 			d, backoff := c.StreamFailed()
 			delay = backoff
 			return d
@@ -165,13 +158,18 @@ func (w *Watcher) input(fn func(*Controller) Decision) {
 
 func (w *Watcher) apply(d Decision) {
 	w.control.Apply(d)
+	// Counters before the gauge: whoever sees the mode change also sees
+	// what caused it.
+	if d.Fallback {
+		fallbacks.Inc()
+	}
+	if d.Recovered {
+		reconnects.Inc()
+	}
 	if d.Mode == Events {
 		modeGauge.Set(1)
 	} else {
 		modeGauge.Set(0)
-	}
-	if d.Fallback {
-		fallbacks.Inc()
 	}
 }
 

@@ -81,7 +81,7 @@ func prepareTools(ctx context.Context, progress *steps.Steps, root, bin string) 
 func goBuild(ctx context.Context, host exec.Cmder, dir, bin string, pkgs ...string) error {
 	out, err := exec.CombinedOutput(host.Command(ctx, "go", append([]string{"-C", dir, "build", "-o", bin + "/"}, pkgs...)...).SetEnv("GOWORK=off"))
 	if err != nil {
-		return fmt.Errorf("go build in %s: %w\n%s", dir, cause(err), out)
+		return fmt.Errorf("go build in %s: %w\n%s", dir, exec.Cause(err), out)
 	}
 	return nil
 }

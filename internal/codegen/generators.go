@@ -232,7 +232,7 @@ func applyConfigurations(ctx context.Context, e *env) error {
 	schema := filepath.Join(e.Out, "models-schema.json")
 	out, err := exec.Output(exec.Host.Command(ctx, models))
 	if err != nil {
-		return fmt.Errorf("models-schema: %w", cause(err))
+		return fmt.Errorf("models-schema: %w", exec.Cause(err))
 	}
 	if err := os.WriteFile(schema, out, 0o644); err != nil {
 		return err

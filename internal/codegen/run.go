@@ -3,7 +3,6 @@ package codegen
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,7 +142,7 @@ func prepare(ctx context.Context, cfg Config) (*env, error) {
 		}
 	}
 	e := &env{Config: cfg, trees: map[string]*tree{}, logDir: filepath.Join(cfg.Out, "logs")}
-	if e.modcache, err = goEnv("GOMODCACHE"); err != nil {
+	if e.modcache, err = patchtree.GoEnv("GOMODCACHE"); err != nil {
 		return nil, err
 	}
 	all, err := patchtree.FindSeries(filepath.Join(cfg.Root, "staging"))
@@ -307,7 +306,7 @@ func (e *env) runIn(ctx context.Context, dir, log, name string, args ...string) 
 			"PATH="+e.Bin+string(os.PathListSeparator)+os.Getenv("PATH")).
 		Run()
 	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(name), cause(err))
+		return fmt.Errorf("%s: %w", filepath.Base(name), exec.Cause(err))
 	}
 	return nil
 }
@@ -318,7 +317,7 @@ func (t *tree) git(ctx context.Context, args ...string) ([]byte, error) {
 		"-c", "user.name=kubenext codegen", "-c", "user.email=codegen@kubenext.invalid",
 		"-c", "core.autocrlf=false", "-c", "gc.auto=0"}, args...)...))
 	if err != nil {
-		return nil, fmt.Errorf("git %s in %s: %w: %s", args[0], t.dir, cause(err), strings.TrimSpace(stderrOf(err)))
+		return nil, fmt.Errorf("git %s in %s: %w: %s", args[0], t.dir, exec.Cause(err), exec.OutputOf(err))
 	}
 	return out, nil
 }
@@ -363,32 +362,6 @@ func (t *tree) commit(ctx context.Context, what string) ([]byte, error) {
 	}
 	t.baseline = strings.TrimSpace(string(head))
 	return diff, nil
-}
-
-func goEnv(name string) (string, error) {
-	out, err := exec.Output(exec.Host.Command(context.Background(), "go", "env", name))
-	if err != nil {
-		return "", fmt.Errorf("go env %s: %w", name, cause(err))
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-// cause and stderrOf split an exec error into the exit status and what the
-// command said, so that messages keep the shape they had.
-func cause(err error) error {
-	var re *exec.RunError
-	if errors.As(err, &re) {
-		return re.Err
-	}
-	return err
-}
-
-func stderrOf(err error) string {
-	var re *exec.RunError
-	if errors.As(err, &re) {
-		return string(re.Output)
-	}
-	return ""
 }
 
 func fileExists(p string) bool {

@@ -102,6 +102,27 @@ func ExitCode(err error) int {
 	return -1
 }
 
+// Cause is what made a command fail (its exit status, or why it could not
+// start), without the command line and output a RunError adds: for callers
+// that word their own message around it.
+func Cause(err error) error {
+	var re *RunError
+	if errors.As(err, &re) {
+		return re.Err
+	}
+	return err
+}
+
+// OutputOf is what a failed command printed (its stderr, for Output), or
+// "" when err is not a command's failure.
+func OutputOf(err error) string {
+	var re *RunError
+	if errors.As(err, &re) {
+		return strings.TrimSpace(string(re.Output))
+	}
+	return ""
+}
+
 // Output runs cmd and returns its stdout; on failure the error carries
 // stderr.
 func Output(cmd Cmd) ([]byte, error) {

@@ -55,3 +55,17 @@ func TestLastLines(t *testing.T) {
 		t.Errorf("LastLines = %q", got)
 	}
 }
+
+func TestCauseAndOutputOf(t *testing.T) {
+	_, err := Output(Host.Command(context.Background(), "sh", "-c", "echo said >&2; exit 4"))
+	if c := Cause(err); ExitCode(c) != 4 || strings.Contains(c.Error(), "sh -c") {
+		t.Errorf("Cause = %v, want the bare exit status", c)
+	}
+	if got := OutputOf(err); got != "said" {
+		t.Errorf("OutputOf = %q", got)
+	}
+	plain := errors.New("plain")
+	if Cause(plain) != plain || OutputOf(plain) != "" {
+		t.Error("an error that is not a command's passes through")
+	}
+}

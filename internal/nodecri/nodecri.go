@@ -195,6 +195,20 @@ func (r Runtime) Inspect(ctx context.Context, ids ...string) ([]Status, error) {
 	return ParseInspect(out)
 }
 
+// PodStatuses is the status of every container, of every attempt, of the
+// pod with uid.
+func (r Runtime) PodStatuses(ctx context.Context, uid string) ([]Status, error) {
+	listed, err := r.Containers(ctx, Pod(uid))
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range listed {
+		ids = append(ids, c.ID)
+	}
+	return r.Inspect(ctx, ids...)
+}
+
 // ParseInspect reads `crictl inspect -o json`: one object per container,
 // either as a JSON array or one after another.
 func ParseInspect(out []byte) ([]Status, error) {

@@ -85,7 +85,14 @@ func TestListingsAndSelectors(t *testing.T) {
 	if err != nil || len(sb) != 1 || sb[0].Metadata.Namespace != "ns" {
 		t.Fatalf("Sandboxes = %+v, %v", sb, err)
 	}
+	statuses, err := rt.PodStatuses(ctx, "u")
+	if err != nil || len(statuses) != 0 {
+		t.Fatalf("PodStatuses = %v, %v", statuses, err)
+	}
 	lines := fake.Lines()
+	if want := "crictl inspect -o json c1"; lines[len(lines)-1] != want {
+		t.Errorf("PodStatuses inspected with %q, want %q", lines[len(lines)-1], want)
+	}
 	if lines[0] != "crictl ps -a -o json --label io.kubernetes.pod.namespace=ns --label io.kubernetes.pod.uid=u" {
 		t.Errorf("selector flags: %q", lines[0])
 	}

@@ -84,7 +84,7 @@ func (t *Tool) Apply() error {
 	}
 	modcache := t.ModCache
 	if modcache == "" {
-		if modcache, err = goEnv("GOMODCACHE"); err != nil {
+		if modcache, err = GoEnv("GOMODCACHE"); err != nil {
 			return err
 		}
 	}

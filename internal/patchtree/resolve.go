@@ -3,7 +3,6 @@ package patchtree
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -57,34 +56,16 @@ func (r GoResolver) goJSON(v any, args ...string) error {
 	}
 	out, err := exec.Output(host.Command(context.Background(), "go", append([]string{"-C", r.Dir}, args...)...).SetEnv("GOWORK=off"))
 	if err != nil {
-		return fmt.Errorf("go %v: %v: %s", args, cause(err), stderrOf(err))
+		return fmt.Errorf("go %v: %v: %s", args, exec.Cause(err), exec.OutputOf(err))
 	}
 	return json.Unmarshal(out, v)
 }
 
-// goEnv is one `go env` value.
-func goEnv(name string) (string, error) {
+// GoEnv is one `go env` value.
+func GoEnv(name string) (string, error) {
 	out, err := exec.Output(exec.Host.Command(context.Background(), "go", "env", name))
 	if err != nil {
-		return "", fmt.Errorf("go env %s: %w", name, cause(err))
+		return "", fmt.Errorf("go env %s: %w", name, exec.Cause(err))
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// cause and stderrOf split an exec error into the exit status and what the
-// command said, so the messages read as they did before internal/exec.
-func cause(err error) error {
-	var re *exec.RunError
-	if errors.As(err, &re) {
-		return re.Err
-	}
-	return err
-}
-
-func stderrOf(err error) string {
-	var re *exec.RunError
-	if errors.As(err, &re) {
-		return strings.TrimSpace(string(re.Output))
-	}
-	return ""
 }

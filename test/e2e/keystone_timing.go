@@ -45,14 +45,7 @@ func (s stopTiming) String() string {
 
 // runtimeStatuses is the runtime's latest record of each container of pod.
 func runtimeStatuses(ctx context.Context, node string, pod *v1.Pod) map[string]nodecri.Status {
-	rt := nodeRuntime(node)
-	listed, err := rt.Containers(ctx, nodecri.Pod(string(pod.UID)))
-	framework.ExpectNoError(err)
-	var ids []string
-	for _, c := range listed {
-		ids = append(ids, c.ID)
-	}
-	statuses, err := rt.Inspect(ctx, ids...)
+	statuses, err := nodeRuntime(node).PodStatuses(ctx, string(pod.UID))
 	framework.ExpectNoError(err)
 	latest := map[string]nodecri.Status{}
 	for _, s := range statuses {

@@ -19,7 +19,6 @@ import (
 	admissionapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubenext/kubenext/internal/nodecri"
 	"github.com/kubenext/kubenext/internal/podtruth"
 )
 
@@ -78,13 +77,7 @@ func checkAgainstRuntime(ctx context.Context, node string, pods []*v1.Pod) []pod
 	rt := nodeRuntime(node)
 	var verdicts []podtruth.Verdict
 	for _, p := range pods {
-		listed, err := rt.Containers(ctx, nodecri.Pod(string(p.UID)))
-		framework.ExpectNoError(err)
-		var ids []string
-		for _, c := range listed {
-			ids = append(ids, c.ID)
-		}
-		statuses, err := rt.Inspect(ctx, ids...)
+		statuses, err := rt.PodStatuses(ctx, string(p.UID))
 		framework.ExpectNoError(err)
 		v := podtruth.Check(p, "main", statuses)
 		if v.Disagreement == "" && !v.NeverRan {

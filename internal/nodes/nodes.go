@@ -118,16 +118,9 @@ func (c *nodeCmd) Run() error {
 	}
 	if err := cmd.Run(); err != nil {
 		// Name the command as run in the node, not the docker wrapper.
-		return &exec.RunError{Command: append([]string{c.node.Name + ":"}, c.argv...), Err: unwrapRun(err)}
+		return &exec.RunError{Command: append([]string{c.node.Name + ":"}, c.argv...), Err: exec.Cause(err)}
 	}
 	return nil
-}
-
-func unwrapRun(err error) error {
-	if re, ok := err.(*exec.RunError); ok {
-		return re.Err
-	}
-	return err
 }
 
 func (c *nodeCmd) SetEnv(env ...string) exec.Cmd  { c.env = append(c.env, env...); return c }

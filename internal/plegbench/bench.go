@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubenext/kubenext/internal/benchkube"
@@ -69,11 +68,7 @@ type result struct {
 // Run measures the kubelet in evented mode, then in generic mode, on the
 // same node, and leaves it evented as make cluster made it.
 func Run(ctx context.Context, c Config) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(rc)
+	client, err := benchkube.Client(c.Kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubenext/kubenext/internal/benchkube"
@@ -58,11 +57,7 @@ type bench struct {
 
 // Run times both methods in a namespace of its own, deleted at the end.
 func Run(ctx context.Context, c Config) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(rc)
+	client, err := benchkube.Client(c.Kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
-	conformance conformance-e2e conformance-images conformance-rerun
+	conformance conformance-e2e conformance-images conformance-rerun release push
 
 all: verify build test
 
@@ -130,6 +130,7 @@ unit: patched
 	go test ./pkg/... ./internal/... ./hack/... ./cmd/...
 	go test -run '^TestKubenext' $(PATCH_TEST_PKGS)
 	cd hack/imagebuild && GOWORK=off go test ./...
+	cd hack/release && GOWORK=off go test ./...
 
 integration: build $(TOOLS)/etcd
 	KUBENEXT_BIN=$(BIN) KUBENEXT_APISERVER=$(BIN)/kube-apiserver KUBENEXT_ETCD=$(TOOLS)/etcd \
@@ -140,8 +141,9 @@ verify: $(TOOLS)/patchtree $(TOOLS)/codegen
 	@$(TOOLS)/codegen -root $(CURDIR) -out $(OUT)/codegen verify
 	@$(MAKE) --no-print-directory patched
 	@files=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
-	@GOWORK=off go run ./hack/importgroups -module github.com/kubenext/kubenext $$(git ls-files '*.go' | grep -v '^hack/imagebuild/\|^hack/tools/\|^hack/codegen/generators/')
+	@GOWORK=off go run ./hack/importgroups -module github.com/kubenext/kubenext $$(git ls-files '*.go' | grep -v '^hack/imagebuild/\|^hack/release/\|^hack/tools/\|^hack/codegen/generators/')
 	@GOWORK=off go run ./hack/importgroups -module github.com/kubenext/kubenext/hack/imagebuild $$(git ls-files 'hack/imagebuild/*.go')
+	@GOWORK=off go run ./hack/importgroups -module github.com/kubenext/kubenext/hack/release $$(git ls-files 'hack/release/*.go')
 	@GOWORK=off go mod tidy -diff >/dev/null || { echo "go.mod is not tidy; run: GOWORK=off go mod tidy"; GOWORK=off go mod tidy -diff; exit 1; }
 	go vet ./...
 
@@ -226,6 +228,36 @@ $(ROOTFS)/busybox/bin/busybox:
 
 images: build netd tools $(TOOLS)/imagebuild $(ROOTFS)/kube-proxy.tar $(ROOTFS)/busybox/bin/busybox
 	@$(TOOLS)/imagebuild --version $(VERSION) --tag $(IMAGE_TAG) --out $(OUT)/images
+
+# --- release ---
+# A release of this build, written by hack/release (its own module: nfpm
+# and go-containerregistry would move Kubernetes' pins):
+#
+#   make release                                   _output/release/<version>: upstream-style tarballs, images/, debs/, SHA256SUMS
+#   make push REGISTRY=host:port[/path] [INSECURE=1]   images/ under the names kubeadm uses for that imageRepository
+#
+# The debs' versions sort above upstream's packages of the same release
+# (1.37.2-1.1+kubenext.<date>.<commit> > 1.37.2-1.1), so apt upgrades a node
+# of upstream's packages. cri-tools, kubernetes-cni and kubenext-containerd
+# carry crictl's, the CNI plugins' and containerd's versions from
+# hack/tools/go.mod.
+RELEASE_DIR  := $(OUT)/release/$(VERSION)
+CNI_VERSION   = $(call tools_mod_version,github.com/containernetworking/plugins)
+RUNC_VERSION  = $(call tools_mod_version,github.com/opencontainers/runc)
+$(TOOLS)/release: $(shell find hack/release -type f)
+	@mkdir -p $(TOOLS)
+	cd hack/release && GOWORK=off CGO_ENABLED=0 go build -o $@ .
+
+release: build plugins tools images $(TOOLS)/release
+	@$(TOOLS)/release build --version $(VERSION) --build-date $(BUILD_DATE) \
+		--bin $(BIN) --tools $(TOOLS) --images $(OUT)/images --out $(RELEASE_DIR) \
+		--cri-tools-version $(CRICTL_VERSION) --cni-version $(CNI_VERSION) \
+		--containerd-version $(CONTAINERD_VERSION) --runc-version $(RUNC_VERSION)
+
+push: $(TOOLS)/release
+	@test -n '$(REGISTRY)' || { echo 'make push needs REGISTRY=host:port[/path], the imageRepository of the kubeadm ClusterConfiguration (INSECURE=1 for plain HTTP)'; exit 1; }
+	@test -d $(RELEASE_DIR)/images || { echo 'no $(RELEASE_DIR)/images: run make release first'; exit 1; }
+	@$(TOOLS)/release push --registry '$(REGISTRY)' $(if $(INSECURE),--insecure) $(RELEASE_DIR)/images
 
 # Checks GATES and WORKERS before anything is built or started.
 cluster-config: $(TOOLS)/cluster

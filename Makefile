@@ -44,7 +44,7 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
-	conformance conformance-e2e conformance-images conformance-rerun release push
+	conformance conformance-e2e conformance-images conformance-rerun machines machines-down release push
 
 all: verify build test
 
@@ -280,6 +280,40 @@ cluster: node-image
 cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
 
+# --- machines ---
+# kubenext installed as a user installs it on machines of their own: plain
+# Debian 12 containers booting systemd (nothing of kind's), the release's
+# packages from a local apt repository, every image from a registry
+# (distribution) that this project starts on the machines' network,
+# kubeadm init on the first machine and kubeadm join on the others.
+#
+#   make machines [MACHINE_WORKERS=2]   needs make release's output (built first)
+#   make e2e CLUSTER=machines
+#   make machines-down
+MACHINES         ?= machines
+MACHINE_WORKERS  ?= 2
+MACHINES_NETWORK ?= kubenext-machines
+MACHINES_SUBNET  ?= 172.30.1.0/24
+REGISTRY_VERSION  = $(shell cd hack/tools/registry && GOWORK=off go list -m -f '{{.Version}}' github.com/distribution/distribution/v3)
+MACHINES_FLAGS    = --name $(MACHINES) --workers $(MACHINE_WORKERS) --gates '$(GATES)' \
+	--network $(MACHINES_NETWORK) --subnet $(MACHINES_SUBNET) --kubectl $(BIN)/kubectl \
+	--release-tool $(TOOLS)/release --registry $(TOOLS)/registry --state-dir $(OUT)/clusters --work-dir $(OUT)/machines
+$(TOOLS)/registry: hack/tools/registry/go.mod hack/tools/registry/go.sum
+	@mkdir -p $(TOOLS)
+	cd hack/tools/registry && GOWORK=off CGO_ENABLED=0 go build -trimpath \
+		-ldflags '-s -w -X github.com/distribution/distribution/v3/version.version=$(REGISTRY_VERSION)' \
+		-o $@ github.com/distribution/distribution/v3/cmd/registry
+$(TOOLS)/machines: patched $(shell find hack/machines internal -name '*.go')
+	@mkdir -p $(TOOLS)
+	CGO_ENABLED=0 go build -o $@ ./hack/machines
+
+machines: release docker $(TOOLS)/registry $(TOOLS)/machines
+	@$(TOOLS)/machines up $(MACHINES_FLAGS) --version $(VERSION) --pause-tag $(PAUSE_VERSION) --release $(RELEASE_DIR) \
+		$(foreach i,busybox supplementalgroups,--test-image $(OUT)/images/kubenext_$(i)_$(IMAGE_TAG).tar)
+
+machines-down: $(TOOLS)/machines
+	@$(TOOLS)/machines down $(MACHINES_FLAGS)
+
 # Benchmarks; results are recorded in docs/benchmarks.md. bench-relist and
 # bench-admission need no cluster; the others run on the one make cluster
 # started.
@@ -339,7 +373,8 @@ E2E_TIMEOUT ?= 60m
 GINKGO_SEED ?=
 e2e: patched build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
-	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$(NETWORK) KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_KUBECTL=$(BIN)/kubectl \
+	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$$(cat $(CLUSTER_DIR)/network 2>/dev/null || echo $(NETWORK)) \
+		KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_PULL_POLICY=$$(cat $(CLUSTER_DIR)/pull-policy 2>/dev/null) KUBENEXT_KUBECTL=$(BIN)/kubectl \
 		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all \

@@ -66,7 +66,7 @@ func (c *Cluster) Create(ctx context.Context) error {
 	configPath := filepath.Join(c.StateDir, "kind.yaml")
 	return c.runActions(ctx, []action{
 		{fmt.Sprintf("Preparing docker network %s (%s)", c.Network, c.Subnet), func(ctx context.Context) error {
-			return ensureNetwork(ctx, c.Cmd, c.Network, c.Subnet)
+			return EnsureNetwork(ctx, c.Cmd, c.Network, c.Subnet)
 		}},
 		{"Dropping cluster traffic bound off this machine", func(ctx context.Context) error {
 			g := c.guard(BridgeName(c.Network))
@@ -104,7 +104,7 @@ func (c *Cluster) Delete(ctx context.Context) error {
 			return c.kind(ctx, "delete", "cluster", "--name", c.Name, "--kubeconfig", c.Kubeconfig)
 		}},
 		{"Removing docker network " + c.Network, func(ctx context.Context) error {
-			return removeNetwork(ctx, c.Cmd, c.Steps, c.Network)
+			return RemoveNetwork(ctx, c.Cmd, c.Steps, c.Network)
 		}},
 		{"Removing the traffic guard", func(ctx context.Context) error {
 			n, err := c.guard("").Remove(ctx, c.Name)

@@ -30,10 +30,10 @@ func BridgeName(network string) string {
 	return name
 }
 
-// ensureNetwork creates the cluster's docker network with a fixed subnet,
+// EnsureNetwork creates the cluster's docker network with a fixed subnet,
 // or checks that an existing one has it. A known subnet lets the guard go
 // in before kind starts any node.
-func ensureNetwork(ctx context.Context, host exec.Cmder, name string, subnet netip.Prefix) error {
+func EnsureNetwork(ctx context.Context, host exec.Cmder, name string, subnet netip.Prefix) error {
 	docker := &nodes.Provider{Host: host}
 	have, err := docker.NetworkSubnets(ctx, name)
 	var inspectFailed *exec.RunError
@@ -61,9 +61,9 @@ func ensureNetwork(ctx context.Context, host exec.Cmder, name string, subnet net
 	return nil
 }
 
-// removeNetwork removes the cluster's network unless something else still
+// RemoveNetwork removes the cluster's network unless something else still
 // sits on it.
-func removeNetwork(ctx context.Context, host exec.Cmder, progress *steps.Steps, name string) error {
+func RemoveNetwork(ctx context.Context, host exec.Cmder, progress *steps.Steps, name string) error {
 	out, err := exec.Output(host.Command(ctx, "docker", "network", "inspect", name, "--format", "{{len .Containers}}"))
 	if err != nil {
 		return nil // already gone

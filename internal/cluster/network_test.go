@@ -21,7 +21,7 @@ func TestEnsureNetwork(t *testing.T) {
 	ctx := context.Background()
 
 	absent := &exectest.Cmder{Script: map[string]exectest.Result{inspectSubnets: {ExitCode: 1, Stderr: "Error: No such network: kn"}}}
-	if err := ensureNetwork(ctx, absent, "kn", subnet); err != nil {
+	if err := EnsureNetwork(ctx, absent, "kn", subnet); err != nil {
 		t.Fatal(err)
 	}
 	want := "docker network create --driver=bridge --subnet=172.30.0.0/24 --opt=com.docker.network.bridge.enable_ip_masquerade=true --opt=com.docker.network.bridge.name=br-kn --label=io.kubenext.cluster-network=true kn"
@@ -32,7 +32,7 @@ func TestEnsureNetwork(t *testing.T) {
 	ours := &exectest.Cmder{Script: map[string]exectest.Result{
 		inspectSubnets: {Stdout: "172.30.0.0/24\n"}, inspectBridge: {Stdout: "br-kn 0123456789abcdef\n"},
 	}}
-	if err := ensureNetwork(ctx, ours, "kn", subnet); err != nil {
+	if err := EnsureNetwork(ctx, ours, "kn", subnet); err != nil {
 		t.Fatalf("our own network was refused: %v", err)
 	}
 	for _, l := range ours.Lines() {
@@ -50,7 +50,7 @@ func TestEnsureNetwork(t *testing.T) {
 		"no subnets":     {"\n", "br-kn x\n", "docker network kn: network has no subnets"},
 	} {
 		f := &exectest.Cmder{Script: map[string]exectest.Result{inspectSubnets: {Stdout: c.subnets}, inspectBridge: {Stdout: c.bridge}}}
-		err := ensureNetwork(ctx, f, "kn", subnet)
+		err := EnsureNetwork(ctx, f, "kn", subnet)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", name, err, c.want)
 		}
@@ -71,7 +71,7 @@ func TestRemoveNetwork(t *testing.T) {
 	} {
 		f := &exectest.Cmder{Script: map[string]exectest.Result{count: c.answer}}
 		var out bytes.Buffer
-		if err := removeNetwork(ctx, f, &steps.Steps{Out: &out}, "kn"); err != nil {
+		if err := RemoveNetwork(ctx, f, &steps.Steps{Out: &out}, "kn"); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 		removed := strings.Contains(strings.Join(f.Lines(), "\n"), "docker network rm kn")

@@ -37,30 +37,49 @@ var BasePackages = []string{
 // baseVersion changes when the post-debootstrap steps below change.
 const baseVersion = "kubenext-node-base/1"
 
-// BaseID names a base root filesystem by its inputs.
-func BaseID() string {
-	h := sha256.Sum256([]byte(strings.Join(append([]string{baseVersion, Suite, Mirror}, BasePackages...), "\n")))
+// Rootfs is a Debian root filesystem for a container that boots systemd:
+// its packages and a version that changes with the steps after
+// debootstrap.
+type Rootfs struct {
+	Version  string
+	Packages []string
+}
+
+// NodeRootfs is the kind node's base.
+var NodeRootfs = Rootfs{Version: baseVersion, Packages: BasePackages}
+
+// ID names a root filesystem by its inputs.
+func (r Rootfs) ID() string {
+	h := sha256.Sum256([]byte(strings.Join(append([]string{r.Version, Suite, Mirror}, r.Packages...), "\n")))
 	return hex.EncodeToString(h[:])[:12]
 }
 
-// BuildBaseRootfs runs debootstrap into dir and trims the result the way
-// kind's base image does. It is skipped when dir holds a finished build of
-// the same inputs.
+// BaseID names the node's base root filesystem by its inputs.
+func BaseID() string { return NodeRootfs.ID() }
+
+// BuildBaseRootfs builds the node's base root filesystem into dir.
 func BuildBaseRootfs(ctx context.Context, host exec.Cmder, dir string) error {
+	return NodeRootfs.Build(ctx, host, dir)
+}
+
+// Build runs debootstrap into dir and trims the result the way kind's base
+// image does. It is skipped when dir holds a finished build of the same
+// inputs.
+func (r Rootfs) Build(ctx context.Context, host exec.Cmder, dir string) error {
 	stamp := filepath.Join(dir, ".kubenext-base")
-	if b, err := os.ReadFile(stamp); err == nil && string(b) == BaseID() {
+	if b, err := os.ReadFile(stamp); err == nil && string(b) == r.ID() {
 		return nil
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if _, err := exec.CombinedOutput(host.Command(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(BasePackages, ","), Suite, dir, Mirror)); err != nil {
+	if _, err := exec.CombinedOutput(host.Command(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(r.Packages, ","), Suite, dir, Mirror)); err != nil {
 		return fmt.Errorf("debootstrap %s: %w", Suite, err)
 	}
 	if err := trimForContainer(dir); err != nil {
 		return err
 	}
-	return os.WriteFile(stamp, []byte(BaseID()), 0o644)
+	return os.WriteFile(stamp, []byte(r.ID()), 0o644)
 }
 
 // trimForContainer repeats kind's base image steps: no units that only make

@@ -49,7 +49,7 @@ func (b *Builder) Build(ctx context.Context) error {
 			if _, err := exec.Output(b.Cmd.Command(ctx, "docker", "image", "inspect", baseImage)); err == nil {
 				return nil
 			}
-			return dockerImport(ctx, b.Cmd, baseDir, baseImage)
+			return DockerImport(ctx, b.Cmd, baseDir, baseImage)
 		}},
 		{"Generating containerd's base runtime spec", func() error {
 			spec, err := exec.Output(b.Cmd.Command(ctx, filepath.Join(b.Tools, "ctr"), "oci", "spec"))
@@ -84,10 +84,10 @@ func (b *Builder) Build(ctx context.Context) error {
 	return nil
 }
 
-// dockerImport streams the root filesystem into `docker import` through a
+// DockerImport streams the root filesystem into `docker import` through a
 // pipe: the base is hundreds of megabytes that need not touch the disk
 // twice.
-func dockerImport(ctx context.Context, host exec.Cmder, dir, tag string) error {
+func DockerImport(ctx context.Context, host exec.Cmder, dir, tag string) error {
 	importCtx, stopImport := context.WithCancel(ctx)
 	defer stopImport()
 	pr, pw := io.Pipe()

@@ -10,7 +10,7 @@ import (
 
 func TestDockerImportStreamsTar(t *testing.T) {
 	host := &exectest.Cmder{Script: map[string]exectest.Result{"tar -C /rootfs": {Stdout: "TAR STREAM"}}}
-	if err := dockerImport(context.Background(), host, "/rootfs", "kubenext/node-base:x"); err != nil {
+	if err := DockerImport(context.Background(), host, "/rootfs", "kubenext/node-base:x"); err != nil {
 		t.Fatal(err)
 	}
 	var imported *exectest.Call
@@ -33,7 +33,7 @@ func TestDockerImportFailures(t *testing.T) {
 		"import": {"docker import": {ExitCode: 1, Stderr: "Error response from daemon: no space left"}},
 	} {
 		host := &exectest.Cmder{Script: script}
-		err := dockerImport(context.Background(), host, "/rootfs", "t")
+		err := DockerImport(context.Background(), host, "/rootfs", "t")
 		want := map[string]string{"tar": "Cannot open", "import": "no space left"}[name]
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want an error containing %q", name, err, want)

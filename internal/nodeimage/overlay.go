@@ -53,7 +53,7 @@ func skipKindFile(rel string) bool {
 	return rel == "etc/systemd/system/containerd-fuse-overlayfs.service" || strings.HasPrefix(rel, "LICENSES/")
 }
 
-// blackholeUnit keeps pod and service traffic on the node until real
+// BlackholeUnit keeps pod and service traffic on the node until real
 // routes exist. It runs before containerd and the kubelet, so no pod can
 // send a packet that would follow the default route off the machine.
 //
@@ -64,7 +64,7 @@ func skipKindFile(rel string) bool {
 // local traffic keeps the main table, and everything else to the service
 // range (forwarded pod traffic that no DNAT rule claimed) meets a blackhole
 // in a table of its own.
-func blackholeUnit(pod, service string) string {
+func BlackholeUnit(pod, service string) string {
 	table := strconv.Itoa(cluster.ServiceBlackholeTable)
 	local, forwarded := strconv.Itoa(cluster.ServiceRulePref), strconv.Itoa(cluster.ServiceRulePref+1)
 	return `[Unit]
@@ -127,7 +127,7 @@ func (in Inputs) Files() ([]file, error) {
 		file{Path: "/kind/version", Mode: 0o644, Content: []byte(in.Version)},
 		file{Path: "/kind/manifests/default-cni.yaml", Mode: 0o644, Content: in.CNIManifest},
 		file{Path: "/etc/kubernetes/manifests", Dir: true},
-		file{Path: "/etc/systemd/system/kubenext-blackhole.service", Mode: 0o644, Content: []byte(blackholeUnit(in.PodSubnet, in.ServiceSubnet))},
+		file{Path: "/etc/systemd/system/kubenext-blackhole.service", Mode: 0o644, Content: []byte(BlackholeUnit(in.PodSubnet, in.ServiceSubnet))},
 		file{Path: "/etc/systemd/system/systemd-binfmt.service", Link: "/dev/null"}, // masked, as kind does
 	)
 	for _, unit := range enabledUnits {

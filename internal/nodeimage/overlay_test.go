@@ -80,7 +80,7 @@ func TestFilesTakeKindsBaseFilesWithKindsModes(t *testing.T) {
 }
 
 func TestBlackholeUnitRunsBeforeTheRuntime(t *testing.T) {
-	unit := blackholeUnit("10.244.0.0/16", "10.96.0.0/16")
+	unit := BlackholeUnit("10.244.0.0/16", "10.96.0.0/16")
 	for _, want := range []string{
 		"Before=containerd.service kubelet.service",
 		"ExecStart=ip route replace blackhole 10.244.0.0/16\n",

@@ -19,6 +19,11 @@ import (
 // ClusterLabel is the label kind puts on every node container of a cluster.
 const ClusterLabel = "io.x-k8s.kind.cluster"
 
+// MachinesLabel is the label make machines puts on every machine of a
+// cluster: containers that boot plain Debian and were installed with
+// kubeadm from our packages. To the suite they are nodes like kind's.
+const MachinesLabel = "io.kubenext.machines"
+
 // Provider reaches nodes through the docker CLI on Host.
 type Provider struct {
 	// Host runs the docker CLI; exec.Host unless a test fakes it.
@@ -41,16 +46,21 @@ func (n Node) String() string { return n.Name }
 // container after the Kubernetes node.
 func (p *Provider) Node(name string) Node { return Node{Name: name, host: p.Host} }
 
-// List returns the running node containers of cluster, sorted by name.
+// List returns the running node containers of cluster, kind's nodes or
+// our machines, sorted by name.
 func (p *Provider) List(ctx context.Context, cluster string) ([]Node, error) {
-	lines, err := exec.OutputLines(p.Host.Command(ctx, "docker", "ps",
-		"--filter", "label="+ClusterLabel+"="+cluster, "--format", "{{.Names}}"))
-	if err != nil {
-		return nil, fmt.Errorf("listing the nodes of cluster %s: %w", cluster, err)
+	var names []string
+	for _, label := range []string{ClusterLabel, MachinesLabel} {
+		lines, err := exec.OutputLines(p.Host.Command(ctx, "docker", "ps",
+			"--filter", "label="+label+"="+cluster, "--format", "{{.Names}}"))
+		if err != nil {
+			return nil, fmt.Errorf("listing the nodes of cluster %s: %w", cluster, err)
+		}
+		names = append(names, lines...)
 	}
-	sort.Strings(lines)
+	sort.Strings(names)
 	var nodes []Node
-	for _, l := range lines {
+	for _, l := range names {
 		nodes = append(nodes, p.Node(strings.TrimSpace(l)))
 	}
 	return nodes, nil

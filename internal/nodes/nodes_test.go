@@ -12,12 +12,13 @@ import (
 func TestListAndExec(t *testing.T) {
 	fake := &exectest.Cmder{Script: map[string]exectest.Result{
 		"docker ps --filter label=io.x-k8s.kind.cluster=kn": {Stdout: "kn-worker\nkn-control-plane\n"},
+		"docker ps --filter label=io.kubenext.machines=kn":  {Stdout: "kn-worker2\n"},
 		"docker exec kn-worker false":                       {ExitCode: 1, Stderr: "nope"},
 	}}
 	p := &Provider{Host: fake}
 	ctx := context.Background()
 	nodes, err := p.List(ctx, "kn")
-	if err != nil || len(nodes) != 2 || nodes[0].Name != "kn-control-plane" {
+	if err != nil || len(nodes) != 3 || nodes[0].Name != "kn-control-plane" || nodes[2].Name != "kn-worker2" {
 		t.Fatalf("List = %v, %v", nodes, err)
 	}
 	w := nodes[1]
@@ -33,6 +34,7 @@ func TestListAndExec(t *testing.T) {
 	}
 	want := []string{
 		"docker ps --filter label=io.x-k8s.kind.cluster=kn --format {{.Names}}",
+		"docker ps --filter label=io.kubenext.machines=kn --format {{.Names}}",
 		"docker exec kn-worker crictl ps",
 		"docker exec -i -e A=b -w /tmp kn-worker sh -c cat",
 		"docker exec kn-worker false",
@@ -40,8 +42,8 @@ func TestListAndExec(t *testing.T) {
 	if got := fake.Lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if fake.Calls[2].Stdin != "x" {
-		t.Errorf("stdin %q not passed to docker exec -i", fake.Calls[2].Stdin)
+	if fake.Calls[3].Stdin != "x" {
+		t.Errorf("stdin %q not passed to docker exec -i", fake.Calls[3].Stdin)
 	}
 }
 

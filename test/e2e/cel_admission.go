@@ -45,7 +45,7 @@ func celDeployment(name string, replicas int32) *appsv1.Deployment {
 			Template: v1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: v1.PodSpec{Containers: []v1.Container{{
-					Name: "main", Image: env().TestImage, ImagePullPolicy: v1.PullNever,
+					Name: "main", Image: env().TestImage, ImagePullPolicy: env().PullPolicy,
 					Command: []string{"sleep", "3600"},
 				}}},
 			},

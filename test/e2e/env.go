@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"os"
+	"path"
 	"strconv"
+	"strings"
 
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/kubernetes/test/e2e/framework"
 )
 
@@ -12,7 +15,11 @@ import (
 type clusterEnv struct {
 	Name      string // kind cluster name
 	Network   string // docker network of the nodes
-	TestImage string // locally built busybox-style image, never pulled
+	TestImage string // locally built busybox-style image
+	// PullPolicy is how the suite's pods get TestImage: Never on kind
+	// nodes, which have it preloaded and must not reach for a registry;
+	// IfNotPresent on machines, which pull it from the project's registry.
+	PullPolicy v1.PullPolicy
 	// Workers and GateOffWorkers are the shape make cluster was asked
 	// for (WORKERS, GATE_OFF_WORKERS), -1 when it did not record one. A
 	// spec whose node is missing skips only when the cluster was made
@@ -25,13 +32,35 @@ func env() clusterEnv {
 		Name:           os.Getenv("KUBENEXT_CLUSTER"),
 		Network:        os.Getenv("KUBENEXT_NETWORK"),
 		TestImage:      os.Getenv("KUBENEXT_TEST_IMAGE"),
+		PullPolicy:     v1.PullPolicy(os.Getenv("KUBENEXT_PULL_POLICY")),
 		Workers:        recordedCount("KUBENEXT_WORKERS"),
 		GateOffWorkers: recordedCount("KUBENEXT_GATE_OFF_WORKERS"),
 	}
 	if e.Name == "" || e.Network == "" || e.TestImage == "" {
 		framework.Failf("KUBENEXT_CLUSTER, KUBENEXT_NETWORK and KUBENEXT_TEST_IMAGE must be set; run the suite with `make e2e`")
 	}
+	switch e.PullPolicy {
+	case "":
+		e.PullPolicy = v1.PullNever
+	case v1.PullNever, v1.PullIfNotPresent:
+	default:
+		framework.Failf("KUBENEXT_PULL_POLICY=%q: want Never (kind nodes) or IfNotPresent (machines)", e.PullPolicy)
+	}
 	return e
+}
+
+// siblingImage is the image make images built next to the test image,
+// from the same registry and with the same tag: kubenext/busybox:<tag>
+// gives kubenext/<name>:<tag>.
+func (e clusterEnv) siblingImage(name string) string {
+	repo, tag, ok := strings.Cut(e.TestImage, ":")
+	if i := strings.LastIndex(e.TestImage, ":"); i > strings.LastIndex(e.TestImage, "/") {
+		repo, tag, ok = e.TestImage[:i], e.TestImage[i+1:], true
+	}
+	if !ok || path.Base(repo) != "busybox" {
+		framework.Failf("test image %q is not <registry>/busybox:<tag>; rebuild the cluster with make cluster or make machines", e.TestImage)
+	}
+	return path.Join(path.Dir(repo), name) + ":" + tag
 }
 
 func recordedCount(name string) int {

@@ -238,9 +238,9 @@ spec:
   containers:
   - name: main
     image: %s
-    imagePullPolicy: Never
+    imagePullPolicy: %s
     command: ["sh", "-c", "exec sleep 100000"]
-`, name, f.Namespace.Name, env().TestImage)
+`, name, f.Namespace.Name, env().TestImage, env().PullPolicy)
 		path := "/etc/kubernetes/manifests/" + name + ".yaml"
 		framework.ExpectNoError(provider.Node(node).WriteFile(ctx, path, strings.NewReader(manifest)))
 		ginkgo.DeferCleanup(func(ctx context.Context) { nodeExec(ctx, node, "rm", "-f", path) })

@@ -36,7 +36,7 @@ var _ = ginkgo.Describe("In-place pod resize", framework.WithFeatureGate(feature
 		pod := podresize.MakePodWithResizableContainers(f.Namespace.Name, "resize", "", []podresize.ResizableContainerInfo{c}, nil)
 		for i := range pod.Spec.Containers {
 			pod.Spec.Containers[i].Image = env().TestImage
-			pod.Spec.Containers[i].ImagePullPolicy = v1.PullNever
+			pod.Spec.Containers[i].ImagePullPolicy = env().PullPolicy
 		}
 		return e2epod.NewPodClient(f).CreateSync(ctx, pod)
 	}
@@ -126,7 +126,7 @@ var _ = ginkgo.Describe("In-place pod resize", framework.WithFeatureGate(feature
 		filler := e2epod.NewPodClient(f).CreateSync(ctx, &v1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "filler"},
 			Spec: v1.PodSpec{NodeName: node.Name, TerminationGracePeriodSeconds: ptr.To[int64](0),
-				Containers: []v1.Container{{Name: "c", Image: env().TestImage, ImagePullPolicy: v1.PullNever, Command: []string{"sleep", "3600"},
+				Containers: []v1.Container{{Name: "c", Image: env().TestImage, ImagePullPolicy: env().PullPolicy, Command: []string{"sleep", "3600"},
 					Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("100m")}}}}},
 		})
 		framework.ExpectNoError(resizeCPU(allocatable))

@@ -131,7 +131,7 @@ func testPod(name, node, script string) *v1.Pod {
 			Containers: []v1.Container{{
 				Name:            "main",
 				Image:           env().TestImage,
-				ImagePullPolicy: v1.PullNever,
+				ImagePullPolicy: env().PullPolicy,
 				Command:         []string{"sh", "-c", script},
 			}},
 		},

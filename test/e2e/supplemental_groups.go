@@ -20,14 +20,7 @@ import (
 // supplementalGroupsImage is the image make images builds for KEP-3619:
 // the test image plus an /etc/group putting uid 1000 in groups 3000 and
 // 4000. It carries the test image's tag.
-func supplementalGroupsImage() string {
-	img := env().TestImage
-	_, tag, ok := strings.Cut(img, ":")
-	if !ok || !strings.Contains(img, "kubenext/busybox:") {
-		framework.Failf("test image %q is not kubenext/busybox:<tag>; rebuild the cluster with make cluster", img)
-	}
-	return "docker.io/kubenext/supplementalgroups:" + tag
-}
+func supplementalGroupsImage() string { return env().siblingImage("supplementalgroups") }
 
 // talkPod is the talk's example: uid 1000, primary group 2000,
 // supplementalGroups [5000], on an image that adds 3000 and 4000.
@@ -43,7 +36,7 @@ func talkPod(name string, policy v1.SupplementalGroupsPolicy) *v1.Pod {
 				SupplementalGroupsPolicy: &policy,
 			},
 			Containers: []v1.Container{{
-				Name: "id", Image: supplementalGroupsImage(), ImagePullPolicy: v1.PullNever,
+				Name: "id", Image: supplementalGroupsImage(), ImagePullPolicy: env().PullPolicy,
 				Command: []string{"id", "-G"},
 			}},
 		},

@@ -1,0 +1,111 @@
+package machines
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/kubenext/kubenext/internal/cluster"
+	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/guard"
+	"github.com/kubenext/kubenext/internal/steps"
+)
+
+// Options are the machines tool's flags.
+type Options struct {
+	Name, Network, Subnet, Gates, Version, PauseTag string
+	Release, ReleaseTool, RegistryBin, Kubectl      string
+	CNIManifest, StateDir, WorkDir                  string
+	TestImages                                      []string
+	Workers                                         int
+}
+
+// Up is `machines up`.
+func Up(ctx context.Context, o Options, out io.Writer) error {
+	m, err := o.onHost(out)
+	if err != nil {
+		return err
+	}
+	if err := m.Up(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nMachines %s are ready. Use them with:\n  export KUBECONFIG=%s\n  %s get nodes\n  make e2e CLUSTER=%s NETWORK=%s\nRemove them with: make machines-down\n",
+		m.Name, m.kubeconfig(), m.Kubectl, m.Name, m.Network)
+	return nil
+}
+
+// Down is `machines down`.
+func Down(ctx context.Context, o Options, out io.Writer) error {
+	m, err := o.onHost(out)
+	if err != nil {
+		return err
+	}
+	return m.Down(ctx)
+}
+
+func (o Options) onHost(out io.Writer) (*Machines, error) {
+	facts, err := cluster.DetectHost("/sys/fs/cgroup", os.DirFS("/"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := o.Machines(facts)
+	if err != nil {
+		return nil, err
+	}
+	m.Cmd, m.Steps = exec.Host, &steps.Steps{Out: out}
+	return m, nil
+}
+
+// Machines checks every option before anything runs.
+func (o Options) Machines(facts cluster.HostFacts) (*Machines, error) {
+	if err := guard.ValidateCluster(o.Name); err != nil {
+		return nil, err
+	}
+	gates, err := cluster.ResolveGates(o.Gates)
+	if err != nil {
+		return nil, err
+	}
+	if o.Workers < 0 || o.Workers > 20 {
+		return nil, fmt.Errorf("--workers=%d: want 0 to 20", o.Workers)
+	}
+	subnet, err := guard.ParseSubnet(o.Subnet)
+	if err != nil {
+		return nil, fmt.Errorf("--subnet: %w", err)
+	}
+	if !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 26 {
+		return nil, fmt.Errorf("--subnet %s: want a private IPv4 range of /26 or larger that nothing else on this host uses", subnet)
+	}
+	for _, clash := range []string{cluster.PodSubnet, cluster.ServiceSubnet} {
+		if subnet.Overlaps(netip.MustParsePrefix(clash)) {
+			return nil, fmt.Errorf("--subnet %s overlaps the cluster range %s", subnet, clash)
+		}
+	}
+	if o.Version == "" || o.PauseTag == "" {
+		return nil, fmt.Errorf("--version and --pause-tag are required (the Makefile passes them)")
+	}
+	return &Machines{
+		Name: o.Name, Workers: o.Workers, Network: o.Network, Subnet: subnet,
+		Version: o.Version, PauseTag: o.PauseTag, Gates: gates, Host: facts,
+		Release: abs(o.Release), TestImages: absAll(o.TestImages), ReleaseTool: abs(o.ReleaseTool),
+		RegistryBin: abs(o.RegistryBin), Kubectl: abs(o.Kubectl), CNIManifestPath: abs(o.CNIManifest),
+		StateDir: abs(filepath.Join(o.StateDir, o.Name)), WorkDir: abs(o.WorkDir),
+	}, nil
+}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+func absAll(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, abs(p))
+	}
+	return out
+}

@@ -166,7 +166,7 @@ codegen: $(TOOLS)/codegen
 #
 #   make cluster                         1 control-plane + 1 worker (every gate of ours on) + 1 gate-off worker
 #   make cluster WORKERS=2 GATES=EventedPLEG=false
-#   make e2e [FOCUS=Smoke]
+#   make e2e [FOCUS=Smoke] [SKIP='\[Disruptive\]']
 #   make cluster-down
 
 CLUSTER        ?= kubenext
@@ -378,7 +378,7 @@ e2e: patched build
 		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all \
-		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)')
+		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(SKIP),--ginkgo.skip='$(SKIP)')
 
 # --- conformance ---
 # Upstream's [Conformance] specs against the running cluster, offline:

@@ -269,10 +269,29 @@ func WithoutForward(corefile string) (string, bool) {
 }
 
 func (c *Cluster) waitReady(ctx context.Context) error {
-	deadline := 4 * time.Minute
-	if _, err := c.kubectl(ctx, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout="+deadline.String()); err != nil {
+	return WaitSystemReady(ctx, func(args ...string) ([]byte, error) { return c.kubectl(ctx, args...) }, 4*time.Minute)
+}
+
+// WaitSystemReady waits, through kubectl, for every node to be Ready,
+// every kube-system Deployment and DaemonSet to finish its rollout, and
+// the control plane's static pods to be Ready. It waits on workloads, not
+// on a list of pods: a pod that a rollout (DNS confinement restarts
+// CoreDNS) replaces while kubectl waits on it would hold the wait until
+// its timeout.
+func WaitSystemReady(ctx context.Context, kubectl func(args ...string) ([]byte, error), timeout time.Duration) error {
+	deadline := "--timeout=" + timeout.String()
+	if _, err := kubectl("wait", "--for=condition=Ready", "nodes", "--all", deadline); err != nil {
 		return err
 	}
-	_, err := c.kubectl(ctx, "-n", "kube-system", "wait", "--for=condition=Ready", "pods", "--all", "--timeout="+deadline.String())
+	out, err := kubectl("-n", "kube-system", "get", "deployments,daemonsets", "-o", "name")
+	if err != nil {
+		return err
+	}
+	for _, workload := range strings.Fields(string(out)) {
+		if _, err := kubectl("-n", "kube-system", "rollout", "status", workload, deadline); err != nil {
+			return err
+		}
+	}
+	_, err = kubectl("-n", "kube-system", "wait", "--for=condition=Ready", "pods", "-l", "tier=control-plane", deadline)
 	return err
 }

@@ -6,11 +6,15 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/netip"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,10 +138,18 @@ func JoinConfig(spec KubeadmSpec, node string, nodeIP netip.Addr, caCertHash str
 	return joinYAML(join)
 }
 
+// joinYAML renders docs as one multi-document file. The typed structs
+// catch a misspelt field at compile time, but marshal every unset field as
+// its zero value; sparse drops those, so that the file says only what we
+// set and kubeadm defaults the rest.
 func joinYAML(docs ...any) ([]byte, error) {
 	var out bytes.Buffer
 	for i, d := range docs {
-		b, err := yaml.Marshal(d)
+		tree, err := sparse(reflect.ValueOf(d))
+		if err != nil {
+			return nil, err
+		}
+		b, err := yaml.Marshal(tree)
 		if err != nil {
 			return nil, err
 		}
@@ -147,6 +159,76 @@ func joinYAML(docs ...any) ([]byte, error) {
 		out.Write(b)
 	}
 	return out.Bytes(), nil
+}
+
+var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+
+// sparse is v as JSON would render it, without the fields that hold their
+// type's zero value. A pointer that is set is kept even when it points at
+// a zero (maxPerCore: 0, failCgroupV1: false): setting it was the point.
+func sparse(v reflect.Value) (any, error) {
+	switch {
+	case v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface:
+		if v.IsNil() {
+			return nil, nil
+		}
+		return sparse(v.Elem())
+	case v.Type().Implements(jsonMarshaler):
+		// Durations, quantities, token strings: their own rendering.
+		raw, err := json.Marshal(v.Interface())
+		if err != nil {
+			return nil, err
+		}
+		var out any
+		return out, json.Unmarshal(raw, &out)
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		out := map[string]any{}
+		for i := range v.NumField() {
+			field := v.Type().Field(i)
+			name, opts, _ := strings.Cut(field.Tag.Get("json"), ",")
+			if !field.IsExported() || name == "-" {
+				continue
+			}
+			value := v.Field(i)
+			if value.Kind() != reflect.Pointer && value.IsZero() {
+				continue
+			}
+			child, err := sparse(value)
+			if err != nil {
+				return nil, err
+			}
+			if child == nil {
+				continue
+			}
+			if strings.Contains(opts, "inline") || (field.Anonymous && name == "") {
+				if m, ok := child.(map[string]any); ok {
+					maps.Copy(out, m)
+				}
+				continue
+			}
+			if name == "" {
+				name = field.Name
+			}
+			out[name] = child
+		}
+		if len(out) == 0 {
+			return nil, nil
+		}
+		return out, nil
+	case reflect.Slice, reflect.Map:
+		if v.Len() == 0 {
+			return nil, nil
+		}
+		raw, err := json.Marshal(v.Interface())
+		if err != nil {
+			return nil, err
+		}
+		var out any
+		return out, json.Unmarshal(raw, &out)
+	}
+	return v.Interface(), nil
 }
 
 // CACertHash is kubeadm's pin of a CA: sha256 of its public key info.

@@ -9,6 +9,7 @@ package machines
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -189,6 +190,7 @@ func (m *Machines) Up(ctx context.Context) error {
 		{fmt.Sprintf("kubeadm join on %d workers", m.Workers), m.joinWorkers},
 		{"Keeping cluster DNS inside the cluster", m.confineDNS},
 		{"Waiting for machines and system pods to be Ready", m.waitReady},
+		{"Checking that every image on the machines came from " + m.Registry(), m.checkImages},
 		{"Recording the cluster for make e2e", func(context.Context) error { return m.record() }},
 	})
 }
@@ -494,12 +496,49 @@ func (m *Machines) confineDNS(ctx context.Context) error {
 }
 
 func (m *Machines) waitReady(ctx context.Context) error {
-	deadline := "5m"
-	if _, err := m.kubectl(ctx, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout="+deadline); err != nil {
-		return err
+	return cluster.WaitSystemReady(ctx, func(args ...string) ([]byte, error) { return m.kubectl(ctx, args...) }, 5*time.Minute)
+}
+
+// checkImages holds the machines to the promise that nothing was
+// preloaded: every image their runtime has is named from the registry.
+func (m *Machines) checkImages(ctx context.Context) error {
+	return m.eachMachine(ctx, m.all(), func(ctx context.Context, mc Machine) error {
+		out, err := exec.Output(m.node(mc).Command(ctx, "crictl", "images", "-o", "json"))
+		if err != nil {
+			return err
+		}
+		foreign, n, err := ForeignImages(string(out), m.Registry()+"/")
+		if err != nil {
+			return err
+		}
+		if len(foreign) > 0 {
+			return fmt.Errorf("images not from the registry: %s", strings.Join(foreign, ", "))
+		}
+		m.Steps.Note("%s: %d images, all from %s", mc.Name, n, m.Registry())
+		return nil
+	})
+}
+
+// ForeignImages reads `crictl images -o json` and returns the tags that do
+// not start with prefix, and how many images there are.
+func ForeignImages(crictlJSON, prefix string) ([]string, int, error) {
+	var list struct {
+		Images []struct {
+			RepoTags []string `json:"repoTags"`
+		} `json:"images"`
 	}
-	_, err := m.kubectl(ctx, "-n", "kube-system", "wait", "--for=condition=Ready", "pods", "--all", "--timeout="+deadline)
-	return err
+	if err := json.Unmarshal([]byte(crictlJSON), &list); err != nil {
+		return nil, 0, fmt.Errorf("crictl images -o json: %w", err)
+	}
+	var foreign []string
+	for _, img := range list.Images {
+		for _, tag := range img.RepoTags {
+			if !strings.HasPrefix(tag, prefix) {
+				foreign = append(foreign, tag)
+			}
+		}
+	}
+	return foreign, len(list.Images), nil
 }
 
 // record writes what make e2e reads for any cluster: the test image (from

@@ -25,6 +25,9 @@ type Options struct {
 
 // Up is `machines up`.
 func Up(ctx context.Context, o Options, out io.Writer) error {
+	if o.Version == "" || o.PauseTag == "" || o.Release == "" {
+		return fmt.Errorf("--version, --pause-tag and --release are required (the Makefile passes them)")
+	}
 	m, err := o.onHost(out)
 	if err != nil {
 		return err
@@ -82,9 +85,6 @@ func (o Options) Machines(facts cluster.HostFacts) (*Machines, error) {
 		if subnet.Overlaps(netip.MustParsePrefix(clash)) {
 			return nil, fmt.Errorf("--subnet %s overlaps the cluster range %s", subnet, clash)
 		}
-	}
-	if o.Version == "" || o.PauseTag == "" {
-		return nil, fmt.Errorf("--version and --pause-tag are required (the Makefile passes them)")
 	}
 	return &Machines{
 		Name: o.Name, Workers: o.Workers, Network: o.Network, Subnet: subnet,

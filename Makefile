@@ -44,7 +44,7 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
-	conformance conformance-e2e conformance-images conformance-rerun machines machines-down release push
+	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push
 
 all: verify build test
 
@@ -313,6 +313,45 @@ machines: release docker $(TOOLS)/registry $(TOOLS)/machines
 
 machines-down: $(TOOLS)/machines
 	@$(TOOLS)/machines down $(MACHINES_FLAGS)
+
+# --- upgrade: pristine upstream to kubenext and back ---
+# Pristine upstream v1.37.2, built from the same pinned module with none of
+# our patches (GOWORK=off, upstream's own mains), packaged and imaged
+# exactly as our release is, under upstream's version string. Its kubectl
+# package carries our three plugins (client-side, built from this tree);
+# every Kubernetes binary is upstream's.
+#
+#   make upstream-release     _output/release/v1.37.2
+#   make machines-upgrade     machines on upstream, rolled to kubenext under load, and back
+UPSTREAM_DIR     := $(OUT)/upstream
+UPSTREAM_RELEASE := $(OUT)/release/$(UPSTREAM_VERSION)
+UPSTREAM_LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
+	-X $(p).gitVersion=$(UPSTREAM_VERSION) -X $(p).gitMajor=$(VERSION_MAJOR) -X $(p).gitMinor=$(VERSION_MINOR) \
+	-X $(p).gitTreeState=clean -X $(p).buildDate=$(BUILD_DATE))
+upstream-build:
+	@mkdir -p $(UPSTREAM_DIR)/bin
+	@echo "building pristine upstream $(COMPONENTS) $(UPSTREAM_VERSION) (GOWORK=off)"
+	GOWORK=off $(GO_BUILD) -ldflags '$(UPSTREAM_LDFLAGS)' -o $(UPSTREAM_DIR)/bin/ $(addprefix k8s.io/kubernetes/cmd/,$(COMPONENTS))
+	@$(UPSTREAM_DIR)/bin/kubelet --version
+
+upstream-release: upstream-build plugins netd tools images $(TOOLS)/imagebuild $(TOOLS)/release
+	cp $(addprefix $(BIN)/,$(PLUGINS)) $(UPSTREAM_DIR)/bin/
+	@$(TOOLS)/imagebuild --kubeadm $(UPSTREAM_DIR)/bin/kubeadm --version $(UPSTREAM_VERSION) --tag $(UPSTREAM_VERSION) \
+		--bin $(UPSTREAM_DIR)/bin --out $(UPSTREAM_DIR)/images
+	@$(TOOLS)/release build --version $(UPSTREAM_VERSION) --build-date $(BUILD_DATE) \
+		--bin $(UPSTREAM_DIR)/bin --tools $(TOOLS) --images $(UPSTREAM_DIR)/images --out $(UPSTREAM_RELEASE) \
+		--cri-tools-version $(CRICTL_VERSION) --cni-version $(CNI_VERSION) \
+		--containerd-version $(CONTAINERD_VERSION) --runc-version $(RUNC_VERSION)
+
+$(TOOLS)/kubenext-probe: $(shell find hack/probe internal/probe -name '*.go')
+	@mkdir -p $(TOOLS)
+	CGO_ENABLED=0 go build -o $@ ./hack/probe
+
+machines-upgrade: release upstream-release docker $(TOOLS)/registry $(TOOLS)/machines $(TOOLS)/kubenext-probe
+	@$(TOOLS)/machines upgrade $(MACHINES_FLAGS) --version $(VERSION) --release $(RELEASE_DIR) \
+		--from-version $(UPSTREAM_VERSION) --from-release $(UPSTREAM_RELEASE) --pause-tag $(PAUSE_VERSION) \
+		--probe $(TOOLS)/kubenext-probe \
+		$(foreach i,busybox supplementalgroups,--test-image $(OUT)/images/kubenext_$(i)_$(IMAGE_TAG).tar)
 
 # Benchmarks; results are recorded in docs/benchmarks.md. bench-relist and
 # bench-admission need no cluster; the others run on the one make cluster

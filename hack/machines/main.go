@@ -3,6 +3,7 @@
 // repository, images from a registry, kubeadm init and join.
 //
 //	machines up   [flags]   guarded network, registry, machines, packages, kubeadm
+//	machines upgrade [flags] upstream machines, rolled to kubenext under load and back
 //	machines down [flags]   remove the machines, the registry, the network and the guard
 package main
 
@@ -39,10 +40,17 @@ func main() {
 	pf.StringVar(&o.CNIManifest, "cni-manifest", "manifests/netd/netd.yaml", "CNI DaemonSet manifest, with "+machines.NetdPlaceholder)
 	pf.StringVar(&o.StateDir, "state-dir", "_output/clusters", "directory for per-cluster files (kubeconfig, kubeadm logs)")
 	pf.StringVar(&o.WorkDir, "work-dir", "_output/machines", "root filesystem, dependencies and apt repository")
+	pf.StringVar(&o.FromVersion, "from-version", "", "upgrade: the version the machines start on (pristine upstream, v1.37.2)")
+	pf.StringVar(&o.FromRelease, "from-release", "", "upgrade: its release directory")
+	pf.StringVar(&o.Probe, "probe", "_output/tools/kubenext-probe", "upgrade: the client binary run on the control plane")
 
 	root.AddCommand(
 		&cobra.Command{Use: "up", Short: "Create the machines and install kubenext with kubeadm", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error { return machines.Up(cmd.Context(), o, cmd.OutOrStdout()) }},
+		&cobra.Command{Use: "upgrade", Short: "Install upstream, move every machine to kubenext under load, and back", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return machines.RunUpgrade(cmd.Context(), o, cmd.OutOrStdout())
+			}},
 		&cobra.Command{Use: "down", Short: "Remove the machines, the registry, the network and the guard", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error { return machines.Down(cmd.Context(), o, cmd.OutOrStdout()) }},
 	)

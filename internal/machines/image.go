@@ -91,8 +91,11 @@ func (m *Machines) buildImage(ctx context.Context) (string, error) {
 // MachineRootfs, which apt resolves in that root filesystem on this host
 // (the machines themselves reach nothing outside their network).
 func (m *Machines) writeAptRepo(ctx context.Context, apt string) error {
-	debs := filepath.Join(m.Release, "debs")
-	if _, err := exec.CombinedOutput(m.Cmd.Command(ctx, m.ReleaseTool, "apt-repo", "--debs", debs, "--out", apt)); err != nil {
+	var debs []string
+	for _, r := range append([]string{m.Release}, m.ExtraReleases...) {
+		debs = append(debs, "--debs", filepath.Join(r, "debs"))
+	}
+	if _, err := exec.CombinedOutput(m.Cmd.Command(ctx, m.ReleaseTool, append(append([]string{"apt-repo"}, debs...), "--out", apt)...)); err != nil {
 		return err
 	}
 	index, err := os.ReadFile(filepath.Join(apt, "Packages"))
@@ -111,8 +114,48 @@ func (m *Machines) writeAptRepo(ctx context.Context, apt string) error {
 			return err
 		}
 	}
-	_, err = exec.CombinedOutput(m.Cmd.Command(ctx, m.ReleaseTool, "apt-repo", "--debs", debs, "--debs", depsDir, "--out", apt))
+	_, err = exec.CombinedOutput(m.Cmd.Command(ctx, m.ReleaseTool, append(append([]string{"apt-repo"}, debs...), "--debs", depsDir, "--out", apt)...))
 	return err
+}
+
+// PinnedPackages are Packages as name=version from the debs of release,
+// so that a machine installs exactly that release even when the
+// repository holds another one.
+func PinnedPackages(release string) ([]string, error) {
+	versions, err := DebVersions(filepath.Join(release, "debs"))
+	if err != nil {
+		return nil, err
+	}
+	var pinned []string
+	for _, p := range Packages {
+		v, ok := versions[p]
+		if !ok {
+			return nil, fmt.Errorf("%s has no %s package: run `make release` again", release, p)
+		}
+		pinned = append(pinned, p+"="+v)
+	}
+	return pinned, nil
+}
+
+// DebVersions reads package versions from the file names nfpm gives debs:
+// <name>_<version>_<arch>.deb.
+func DebVersions(dir string) (map[string]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "*.deb"))
+	if err != nil || len(matches) == 0 {
+		return nil, fmt.Errorf("no debs in %s: run `make release`", dir)
+	}
+	versions := map[string]string{}
+	for _, f := range matches {
+		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), ".deb"), "_")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%s is not named <name>_<version>_<arch>.deb", f)
+		}
+		if old, dup := versions[parts[0]]; dup {
+			return nil, fmt.Errorf("%s holds two %s packages (%s and %s)", dir, parts[0], old, parts[1])
+		}
+		versions[parts[0]] = parts[1]
+	}
+	return versions, nil
 }
 
 // downloadDepends has apt in the machine root filesystem (chrooted here,

@@ -48,11 +48,16 @@ type Machines struct {
 	Gates    map[string]bool
 	Host     cluster.HostFacts
 
-	Release     string   // release directory: debs/ and images/
-	TestImages  []string // archives of the e2e suite's images, pushed too
-	ReleaseTool string   // our release binary: apt-repo and push
-	RegistryBin string   // distribution's registry binary
-	Kubectl     string
+	Release string // release directory installed on the machines: debs/ and images/
+	// ExtraReleases go into the apt repository and the registry too, so
+	// that the machines can move to them (make machines-upgrade).
+	ExtraReleases []string
+	TestImages    []string // archives of the e2e suite's images, pushed too
+	// TestImageTag is their tag; ImageTag(Version) when empty.
+	TestImageTag string
+	ReleaseTool  string // our release binary: apt-repo and push
+	RegistryBin  string // distribution's registry binary
+	Kubectl      string
 	// CNIManifestPath is manifests/netd/netd.yaml.
 	CNIManifestPath string
 	StateDir        string // _output/clusters/<name>: kubeconfig and what make e2e reads
@@ -364,6 +369,10 @@ func bootState(ctx context.Context, n nodes.Node, timeout time.Duration) (string
 // apt-get install the packages. The site files go in first, so that
 // containerd starts with them when its package starts it.
 func (m *Machines) install(ctx context.Context, mc Machine, apt string) error {
+	pinned, err := PinnedPackages(m.Release)
+	if err != nil {
+		return err
+	}
 	n := m.node(mc)
 	if _, err := exec.CombinedOutput(n.Command(ctx, "mkdir", "-p", "/srv", "/etc/containerd/conf.d", "/etc/containerd/certs.d/"+m.Registry())); err != nil {
 		return err
@@ -385,7 +394,7 @@ func (m *Machines) install(ctx context.Context, mc Machine, apt string) error {
 	steps := [][]string{
 		{"sysctl", "--quiet", "--system"},
 		{"apt-get", "update", "-qq"},
-		append([]string{"apt-get", "install", "-y", "-qq", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confold"}, Packages...),
+		append([]string{"apt-get", "install", "-y", "-qq", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confold"}, pinned...),
 		{"systemctl", "is-active", "containerd"},
 	}
 	for _, s := range steps {
@@ -545,7 +554,7 @@ func ForeignImages(crictlJSON, prefix string) ([]string, int, error) {
 // the registry), the shape, and how the suite's pods get their images.
 func (m *Machines) record() error {
 	files := map[string]string{
-		"test-image":       m.ImageRepository() + "/busybox:" + ImageTag(m.Version),
+		"test-image":       m.testImage(),
 		"workers":          fmt.Sprint(m.Workers),
 		"gate-off-workers": "0",
 		"pull-policy":      "IfNotPresent",
@@ -557,6 +566,15 @@ func (m *Machines) record() error {
 		}
 	}
 	return nil
+}
+
+// testImage is the e2e suite's image in the registry.
+func (m *Machines) testImage() string {
+	tag := m.TestImageTag
+	if tag == "" {
+		tag = ImageTag(m.Version)
+	}
+	return m.ImageRepository() + "/busybox:" + tag
 }
 
 // ImageTag is kubeadm's tag rule: every character outside [-A-Za-z0-9_.]

@@ -84,7 +84,11 @@ func (m *Machines) waitRegistry(ctx context.Context, timeout time.Duration) erro
 // pushImages pushes the release's images, and the e2e suite's, under the
 // names kubeadm derives from the imageRepository.
 func (m *Machines) pushImages(ctx context.Context) error {
-	args := append([]string{"push", "--insecure", "--registry", m.ImageRepository(), filepath.Join(m.Release, "images")}, m.TestImages...)
+	args := []string{"push", "--insecure", "--registry", m.ImageRepository(), filepath.Join(m.Release, "images")}
+	for _, r := range m.ExtraReleases {
+		args = append(args, filepath.Join(r, "images"))
+	}
+	args = append(args, m.TestImages...)
 	out, err := exec.CombinedOutput(m.Cmd.Command(ctx, m.ReleaseTool, args...))
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if line != "" {

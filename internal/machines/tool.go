@@ -21,6 +21,9 @@ type Options struct {
 	CNIManifest, StateDir, WorkDir                  string
 	TestImages                                      []string
 	Workers                                         int
+	// FromVersion and FromRelease, for upgrade: the release the machines
+	// are installed from before they move to Version and Release.
+	FromVersion, FromRelease, Probe string
 }
 
 // Up is `machines up`.
@@ -38,6 +41,31 @@ func Up(ctx context.Context, o Options, out io.Writer) error {
 	fmt.Fprintf(out, "\nMachines %s are ready. Use them with:\n  export KUBECONFIG=%s\n  %s get nodes\n  make e2e CLUSTER=%s NETWORK=%s\nRemove them with: make machines-down\n",
 		m.Name, m.kubeconfig(), m.Kubectl, m.Name, m.Network)
 	return nil
+}
+
+// RunUpgrade is `machines upgrade`.
+func RunUpgrade(ctx context.Context, o Options, out io.Writer) error {
+	if o.Version == "" || o.Release == "" || o.FromVersion == "" || o.FromRelease == "" || o.PauseTag == "" || o.Probe == "" {
+		return fmt.Errorf("--version, --release, --from-version, --from-release, --pause-tag and --probe are required (the Makefile passes them)")
+	}
+	m, err := o.onHost(out)
+	if err != nil {
+		return err
+	}
+	u := &Upgrade{
+		Machines: m,
+		To:       Target{Version: o.Version, Release: abs(o.Release)},
+		From:     Target{Version: o.FromVersion, Release: abs(o.FromRelease)},
+		Probe:    abs(o.Probe),
+		Gates:    m.Gates,
+	}
+	// The machines start as a plain upstream cluster: no gate of ours
+	// (an upstream kubelet refuses one it does not know), upstream's
+	// release installed, ours next to it in the repository and registry.
+	m.Gates = map[string]bool{}
+	m.Version, m.Release, m.ExtraReleases = u.From.Version, u.From.Release, []string{u.To.Release}
+	m.TestImageTag = ImageTag(u.To.Version)
+	return u.Run(ctx)
 }
 
 // Down is `machines down`.

@@ -189,7 +189,8 @@ func (u *Upgrade) worker(ctx context.Context, w Machine, t Target, ours bool) er
 	if err != nil {
 		return err
 	}
-	return u.rollKubelet(ctx, w, pins, []string{"kubeadm", "upgrade", "node"}, ours)
+	return u.rollKubelet(ctx, w, pins, []string{"kubeadm", "upgrade", "node",
+		"--ignore-preflight-errors=" + strings.Join(IgnoredPreflightErrors, ",")}, ours)
 }
 
 // rollKubelet drains mc, installs pins (kubeadm first, so that

@@ -118,20 +118,29 @@ func (c *Cluster) Delete(ctx context.Context) error {
 // kill a node whose processes sit in a frozen cgroup (see ThawFrozenCgroups).
 func (c *Cluster) thawNodes(ctx context.Context) error {
 	nodes, err := c.Nodes(ctx)
-	if err != nil || len(nodes) == 0 {
+	if err != nil {
 		return nil // no cluster, nothing frozen
 	}
+	return ThawContainers(ctx, c.Cmd, c.Steps, nodes)
+}
+
+// ThawContainers thaws the frozen cgroups of the given node containers,
+// so that Docker can remove them.
+func ThawContainers(ctx context.Context, host exec.Cmder, progress *steps.Steps, containers []nodes.Node) error {
+	if len(containers) == 0 {
+		return nil
+	}
 	args := []string{"inspect", "--format", "{{.Id}}"}
-	for _, n := range nodes {
+	for _, n := range containers {
 		args = append(args, n.Name)
 	}
-	out, err := exec.Output(c.Cmd.Command(ctx, "docker", args...))
+	out, err := exec.Output(host.Command(ctx, "docker", args...))
 	if err != nil {
-		return nil // kind's delete reports what is wrong with the nodes
+		return nil // the removal reports what is wrong with the containers
 	}
 	n, err := ThawFrozenCgroups("/sys/fs/cgroup", strings.Fields(string(out)))
 	if n > 0 {
-		c.Steps.Note("%d frozen cgroups thawed", n)
+		progress.Note("%d frozen cgroups thawed", n)
 	}
 	return err
 }
@@ -228,7 +237,13 @@ func hasBlackhole(routes, dst string) bool {
 }
 
 func (c *Cluster) confineDNS(ctx context.Context) error {
-	out, err := c.kubectl(ctx, "-n", "kube-system", "get", "configmap", "coredns", "-o", "jsonpath={.data.Corefile}")
+	return ConfineDNS(func(args ...string) ([]byte, error) { return c.kubectl(ctx, args...) })
+}
+
+// ConfineDNS takes the forward block out of CoreDNS's Corefile, through
+// kubectl, and restarts CoreDNS when that changed it.
+func ConfineDNS(kubectl func(args ...string) ([]byte, error)) error {
+	out, err := kubectl("-n", "kube-system", "get", "configmap", "coredns", "-o", "jsonpath={.data.Corefile}")
 	if err != nil {
 		return err
 	}
@@ -237,10 +252,10 @@ func (c *Cluster) confineDNS(ctx context.Context) error {
 		return nil
 	}
 	patch := fmt.Sprintf(`{"data":{"Corefile":%q}}`, corefile)
-	if _, err := c.kubectl(ctx, "-n", "kube-system", "patch", "configmap", "coredns", "--type=merge", "-p", patch); err != nil {
+	if _, err := kubectl("-n", "kube-system", "patch", "configmap", "coredns", "--type=merge", "-p", patch); err != nil {
 		return err
 	}
-	_, err = c.kubectl(ctx, "-n", "kube-system", "rollout", "restart", "deployment", "coredns")
+	_, err = kubectl("-n", "kube-system", "rollout", "restart", "deployment", "coredns")
 	return err
 }
 

@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/kubenext/kubenext/internal/exec"
+	"github.com/kubenext/kubenext/internal/nodeimage"
 )
 
-// NetdPlaceholder is where the CNI manifest takes the netd image.
-const NetdPlaceholder = "__NETD_IMAGE__"
+// NetdPlaceholder is where the CNI manifest takes the netd image; the
+// node image build fills the same one.
+const NetdPlaceholder = nodeimage.NetdPlaceholder
 
 // CNIManifest renders the netd DaemonSet for the machines: the image from
 // the registry, pulled like any other (the kind node image preloads it and

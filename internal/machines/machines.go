@@ -241,22 +241,10 @@ func (m *Machines) containers(ctx context.Context) ([]string, error) {
 
 func (m *Machines) thaw(ctx context.Context) error {
 	machines, err := m.docker().List(ctx, m.Name)
-	if err != nil || len(machines) == 0 {
-		return nil
-	}
-	args := []string{"inspect", "--format", "{{.Id}}"}
-	for _, n := range machines {
-		args = append(args, n.Name)
-	}
-	out, err := exec.Output(m.Cmd.Command(ctx, "docker", args...))
 	if err != nil {
 		return nil
 	}
-	n, err := cluster.ThawFrozenCgroups("/sys/fs/cgroup", strings.Fields(string(out)))
-	if n > 0 {
-		m.Steps.Note("%d frozen cgroups thawed", n)
-	}
-	return err
+	return cluster.ThawContainers(ctx, m.Cmd, m.Steps, machines)
 }
 
 func (m *Machines) checkRelease() error {
@@ -488,20 +476,7 @@ func (m *Machines) joinWorkers(ctx context.Context) error {
 }
 
 func (m *Machines) confineDNS(ctx context.Context) error {
-	out, err := m.kubectl(ctx, "-n", "kube-system", "get", "configmap", "coredns", "-o", "jsonpath={.data.Corefile}")
-	if err != nil {
-		return err
-	}
-	corefile, changed := cluster.WithoutForward(string(out))
-	if !changed {
-		return nil
-	}
-	patch := fmt.Sprintf(`{"data":{"Corefile":%q}}`, corefile)
-	if _, err := m.kubectl(ctx, "-n", "kube-system", "patch", "configmap", "coredns", "--type=merge", "-p", patch); err != nil {
-		return err
-	}
-	_, err = m.kubectl(ctx, "-n", "kube-system", "rollout", "restart", "deployment", "coredns")
-	return err
+	return cluster.ConfineDNS(func(args ...string) ([]byte, error) { return m.kubectl(ctx, args...) })
 }
 
 func (m *Machines) waitReady(ctx context.Context) error {

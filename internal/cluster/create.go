@@ -96,22 +96,28 @@ func (c *Cluster) Create(ctx context.Context) error {
 	})
 }
 
-// Delete removes the cluster, then its guard and network.
+// Delete removes the cluster, then its guard and network. With Docker not
+// running there are no nodes to delete, and the guard still goes.
 func (c *Cluster) Delete(ctx context.Context) error {
-	return c.runActions(ctx, []action{
-		{"Thawing cgroups that runc left frozen in the nodes", c.thawNodes},
-		{"Deleting cluster " + c.Name, func(ctx context.Context) error {
-			return c.kind(ctx, "delete", "cluster", "--name", c.Name, "--kubeconfig", c.Kubeconfig)
-		}},
-		{"Removing docker network " + c.Network, func(ctx context.Context) error {
-			return RemoveNetwork(ctx, c.Cmd, c.Steps, c.Network)
-		}},
-		{"Removing the traffic guard", func(ctx context.Context) error {
-			n, err := c.guard("").Remove(ctx, c.Name)
-			c.Steps.Note("%d rules removed", n)
-			return err
-		}},
-	})
+	var actions []action
+	if DockerDown(ctx, c.Cmd) {
+		c.Steps.Note("Docker is not running: no node of cluster %s can be, so only its host rules are removed", c.Name)
+	} else {
+		actions = append(actions,
+			action{"Thawing cgroups that runc left frozen in the nodes", c.thawNodes},
+			action{"Deleting cluster " + c.Name, func(ctx context.Context) error {
+				return c.kind(ctx, "delete", "cluster", "--name", c.Name, "--kubeconfig", c.Kubeconfig)
+			}},
+			action{"Removing docker network " + c.Network, func(ctx context.Context) error {
+				return RemoveNetwork(ctx, c.Cmd, c.Steps, c.Network)
+			}},
+		)
+	}
+	return c.runActions(ctx, append(actions, action{"Removing the traffic guard", func(ctx context.Context) error {
+		n, err := c.guard("").Remove(ctx, c.Name)
+		c.Steps.Note("%d rules removed", n)
+		return err
+	}}))
 }
 
 // thawNodes lets every process of the node containers die: Docker cannot

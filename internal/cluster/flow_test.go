@@ -120,3 +120,27 @@ func TestDeleteThawsThenRemovesGuardLast(t *testing.T) {
 		t.Fatalf("want thaw, kind delete, network rm, guard removal in that order:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+// On a fresh machine Docker has not been started yet: the removal that
+// .ci/run does first must still succeed and still take the guard away.
+func TestDeleteWithDockerDownRemovesOnlyTheGuard(t *testing.T) {
+	host := &exectest.Cmder{Script: map[string]exectest.Result{
+		"docker version": {ExitCode: 1, Stderr: "Cannot connect to the Docker daemon"},
+		"docker":         {ExitCode: 1, Stderr: "Cannot connect to the Docker daemon"},
+		"iptables -w -S": {Stdout: guarded},
+	}}
+	var out bytes.Buffer
+	if err := testCluster(t, host, &out).Delete(context.Background()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	lines := host.Lines()
+	if indexOf(lines, "/kind delete") >= 0 || indexOf(lines, "docker network rm") >= 0 {
+		t.Errorf("ran Docker removals with Docker down:\n%s", strings.Join(lines, "\n"))
+	}
+	if indexOf(lines, "iptables -w -D DOCKER-USER") < 0 {
+		t.Errorf("guard not removed:\n%s", strings.Join(lines, "\n"))
+	}
+	if !strings.Contains(out.String(), "Docker is not running") {
+		t.Errorf("output does not say why nothing was deleted:\n%s", out.String())
+	}
+}

@@ -61,6 +61,13 @@ func EnsureNetwork(ctx context.Context, host exec.Cmder, name string, subnet net
 	return nil
 }
 
+// DockerDown says whether the Docker daemon cannot be reached. On a
+// fresh machine, before make docker has started it, no container of ours
+// can be running, so a removal only has host rules left to undo.
+func DockerDown(ctx context.Context, host exec.Cmder) bool {
+	return host.Command(ctx, "docker", "version", "--format", "{{.Server.Version}}").Run() != nil
+}
+
 // RemoveNetwork removes the cluster's network unless something else still
 // sits on it.
 func RemoveNetwork(ctx context.Context, host exec.Cmder, progress *steps.Steps, name string) error {

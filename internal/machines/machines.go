@@ -203,27 +203,34 @@ func (m *Machines) Up(ctx context.Context) error {
 // Down removes the machines, the registry, the network and the guard, in
 // that order, and the recorded state.
 func (m *Machines) Down(ctx context.Context) error {
-	return m.runActions(ctx, []action{
-		{"Thawing cgroups that runc left frozen in the machines", m.thaw},
-		{"Removing the machines and the registry", func(ctx context.Context) error {
-			names, err := m.containers(ctx)
-			if err != nil || len(names) == 0 {
+	var actions []action
+	if cluster.DockerDown(ctx, m.Cmd) {
+		m.Steps.Note("Docker is not running: no machine of %s can be, so only its host rules and records are removed", m.Name)
+	} else {
+		actions = append(actions,
+			action{"Thawing cgroups that runc left frozen in the machines", m.thaw},
+			action{"Removing the machines and the registry", func(ctx context.Context) error {
+				names, err := m.containers(ctx)
+				if err != nil || len(names) == 0 {
+					return err
+				}
+				m.Steps.Note("%s", strings.Join(names, ", "))
+				_, err = exec.CombinedOutput(m.Cmd.Command(ctx, "docker", append([]string{"rm", "-f", "-v"}, names...)...))
 				return err
-			}
-			m.Steps.Note("%s", strings.Join(names, ", "))
-			_, err = exec.CombinedOutput(m.Cmd.Command(ctx, "docker", append([]string{"rm", "-f", "-v"}, names...)...))
-			return err
-		}},
-		{"Removing docker network " + m.Network, func(ctx context.Context) error {
-			return cluster.RemoveNetwork(ctx, m.Cmd, m.Steps, m.Network)
-		}},
-		{"Removing the traffic guard", func(ctx context.Context) error {
+			}},
+			action{"Removing docker network " + m.Network, func(ctx context.Context) error {
+				return cluster.RemoveNetwork(ctx, m.Cmd, m.Steps, m.Network)
+			}},
+		)
+	}
+	return m.runActions(ctx, append(actions,
+		action{"Removing the traffic guard", func(ctx context.Context) error {
 			n, err := m.guard("").Remove(ctx, m.Name)
 			m.Steps.Note("%d rules removed", n)
 			return err
 		}},
-		{"Removing " + m.StateDir, func(context.Context) error { return os.RemoveAll(m.StateDir) }},
-	})
+		action{"Removing " + m.StateDir, func(context.Context) error { return os.RemoveAll(m.StateDir) }},
+	))
 }
 
 // containers are every container of this cluster, machines and registry.

@@ -166,7 +166,7 @@ codegen: $(TOOLS)/codegen
 #
 #   make cluster                         1 control-plane + 1 worker (every gate of ours on) + 1 gate-off worker
 #   make cluster WORKERS=2 GATES=EventedPLEG=false
-#   make e2e [FOCUS=Smoke] [SKIP='\[Disruptive\]']
+#   make e2e [FOCUS=Smoke] [SKIP='\[Disruptive\]'] [LABELS='!KubenextKubelet']
 #   make cluster-down
 
 CLUSTER        ?= kubenext
@@ -347,10 +347,13 @@ $(TOOLS)/kubenext-probe: $(shell find hack/probe internal/probe -name '*.go')
 	@mkdir -p $(TOOLS)
 	CGO_ENABLED=0 go build -o $@ ./hack/probe
 
+# Mid-roll, with one worker on each kubelet: every spec that does not need
+# our kubelet, without the disruptive ones (they restart kubelets).
+MIXED_E2E_LABELS = !KubenextKubelet && !Disruptive
 machines-upgrade: release upstream-release docker $(TOOLS)/registry $(TOOLS)/machines $(TOOLS)/kubenext-probe
 	@$(TOOLS)/machines upgrade $(MACHINES_FLAGS) --version $(VERSION) --release $(RELEASE_DIR) \
 		--from-version $(UPSTREAM_VERSION) --from-release $(UPSTREAM_RELEASE) --pause-tag $(PAUSE_VERSION) \
-		--probe $(TOOLS)/kubenext-probe \
+		--probe $(TOOLS)/kubenext-probe --mixed-e2e "$(MAKE) --no-print-directory e2e CLUSTER=$(MACHINES) LABELS='$(MIXED_E2E_LABELS)'" \
 		$(foreach i,busybox supplementalgroups,--test-image $(OUT)/images/kubenext_$(i)_$(IMAGE_TAG).tar)
 
 # Benchmarks; results are recorded in docs/benchmarks.md. bench-relist and
@@ -417,7 +420,7 @@ e2e: patched build
 		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all \
-		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(SKIP),--ginkgo.skip='$(SKIP)')
+		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(SKIP),--ginkgo.skip='$(SKIP)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
 
 # --- conformance ---
 # Upstream's [Conformance] specs against the running cluster, offline:

@@ -43,6 +43,7 @@ func main() {
 	pf.StringVar(&o.FromVersion, "from-version", "", "upgrade: the version the machines start on (pristine upstream, v1.37.2)")
 	pf.StringVar(&o.FromRelease, "from-release", "", "upgrade: its release directory")
 	pf.StringVar(&o.Probe, "probe", "_output/tools/kubenext-probe", "upgrade: the client binary run on the control plane")
+	pf.StringVar(&o.MixedE2E, "mixed-e2e", "", "upgrade: shell command run after the first worker moved, with upstream and kubenext kubelets side by side (the Makefile passes make e2e with a label filter)")
 
 	root.AddCommand(
 		&cobra.Command{Use: "up", Short: "Create the machines and install kubenext with kubeadm", Args: cobra.NoArgs,

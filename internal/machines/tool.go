@@ -24,6 +24,8 @@ type Options struct {
 	// FromVersion and FromRelease, for upgrade: the release the machines
 	// are installed from before they move to Version and Release.
 	FromVersion, FromRelease, Probe string
+	// MixedE2E, for upgrade: the e2e command run mid-roll (Upgrade.MixedE2E).
+	MixedE2E string
 }
 
 // Up is `machines up`.
@@ -58,6 +60,7 @@ func RunUpgrade(ctx context.Context, o Options, out io.Writer) error {
 		From:     Target{Version: o.FromVersion, Release: abs(o.FromRelease)},
 		Probe:    abs(o.Probe),
 		Gates:    m.Gates,
+		MixedE2E: o.MixedE2E,
 	}
 	// The machines start as a plain upstream cluster: no gate of ours
 	// (an upstream kubelet refuses one it does not know), upstream's

@@ -29,6 +29,10 @@ type Upgrade struct {
 	Probe     string // the kubenext-probe binary, copied into the control plane
 	// Gates are what the control plane and kubelets run with once on To.
 	Gates map[string]bool
+	// MixedE2E, when set, is a shell command (make e2e with a label
+	// filter) run after the first worker has moved, while upstream and
+	// kubenext kubelets serve side by side.
+	MixedE2E string
 
 	phases    []probe.Phase
 	summaries []probe.Summary
@@ -65,8 +69,11 @@ func (u *Upgrade) Run(ctx context.Context) error {
 	}
 	actions = append(actions, u.phase("control-plane", func(ctx context.Context) error { return u.controlPlane(ctx, u.To, u.Gates) }))
 	actions = append(actions, action{"Submitting the keystone Job (it runs on a machine with our kubelet)", u.submitKeystoneJob})
-	for _, w := range u.WorkerMachines() {
+	for i, w := range u.WorkerMachines() {
 		actions = append(actions, u.phase(w.Name, func(ctx context.Context) error { return u.worker(ctx, w, u.To, true) }))
+		if i == 0 && u.MixedE2E != "" && len(u.WorkerMachines()) > 1 {
+			actions = append(actions, action{"Running the e2e specs that do not need our kubelet, upstream and kubenext kubelets side by side", u.runMixedE2E})
+		}
 	}
 	actions = append(actions,
 		action{"Waiting for the keystone Job to complete", u.waitKeystoneJob},

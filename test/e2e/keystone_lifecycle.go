@@ -80,7 +80,7 @@ func keystoneNode(ctx context.Context, f *framework.Framework) string {
 	return nodeWithKeystoneGate(ctx, f, true)
 }
 
-var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(features.KeystoneContainers), func() {
+var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(features.KeystoneContainers), needsOurKubelet, func() {
 	f := framework.NewDefaultFramework("keystone")
 	f.NamespacePodSecurityLevel = admissionapi.LevelBaseline
 

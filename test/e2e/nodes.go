@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/onsi/gomega"
@@ -17,18 +18,32 @@ import (
 	"github.com/kubenext/kubenext/internal/cluster"
 )
 
-// nodeWithKeystoneGate picks a ready, schedulable node whose kubelet runs
+// needsOurKubelet labels the specs that only our kubelet can pass
+// (keystone containers, our evented PLEG). The others must pass on any
+// kubelet: a cluster in the middle of a roll from upstream runs them with
+// --ginkgo.label-filter='!KubenextKubelet'.
+var needsOurKubelet = framework.WithLabel("KubenextKubelet")
+
+// ourKubelet says whether node runs our kubelet rather than upstream's,
+// by the version it reports (v1.37.2+kubenext.<commit>).
+func ourKubelet(node *v1.Node) bool {
+	return strings.Contains(node.Status.NodeInfo.KubeletVersion, "+kubenext")
+}
+
+// nodeWithKeystoneGate picks a ready, schedulable node running our kubelet
 // with KeystoneContainers as enabled says: for false a node that make
 // cluster labelled kubenext.io/keystone=off (GATE_OFF_WORKERS), for true
-// any other. The first match by name is taken, so that reruns use the same
-// node. When the cluster has no such node the spec fails, naming the
-// option that adds one, unless the cluster was made without it on purpose.
+// any other. Upstream kubelets are never picked. The first match by name
+// is taken, so that reruns use the same node. When the cluster has no such
+// node the spec fails, naming the option that adds one, unless the cluster
+// was made without it on purpose.
 func nodeWithKeystoneGate(ctx context.Context, f *framework.Framework, enabled bool) string {
 	nodes, err := e2enode.GetReadySchedulableNodes(ctx, f.ClientSet)
 	framework.ExpectNoError(err)
-	for _, n := range nodes.Items {
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
 		gateOff := n.Labels[cluster.GateOffLabel] == cluster.GateOffLabelValue
-		if gateOff != enabled {
+		if ourKubelet(n) && gateOff != enabled {
 			return n.Name
 		}
 	}

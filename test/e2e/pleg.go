@@ -123,7 +123,7 @@ func scriptWritingName(name string) string {
 	return fmt.Sprintf("sleep 2; echo %s > /dev/termination-log", name)
 }
 
-var _ = ginkgo.Describe("Evented PLEG", framework.WithFeatureGate(kubefeatures.EventedPLEG), func() {
+var _ = ginkgo.Describe("Evented PLEG", framework.WithFeatureGate(kubefeatures.EventedPLEG), needsOurKubelet, func() {
 	f := framework.NewDefaultFramework("evented-pleg")
 	f.NamespacePodSecurityLevel = admissionapi.LevelBaseline
 

@@ -44,7 +44,8 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
-	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push
+	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push \
+	vm-worker vm-worker-down vm-e2e
 
 all: verify build test
 
@@ -314,6 +315,45 @@ machines: release docker $(TOOLS)/registry $(TOOLS)/machines
 machines-down: $(TOOLS)/machines
 	@$(TOOLS)/machines down $(MACHINES_FLAGS)
 
+# --- a cgroup v2 worker in a virtual machine ---
+# Debian 12 under qemu (KVM when a KVM guest boots, software emulation
+# otherwise), from a disk built here with debootstrap, on a bridge of its
+# own with no uplink; installed from the release's packages with apt and
+# joined to the running cluster with kubeadm join.
+#
+#   make cluster && make vm-worker [VM_ACCEL=auto|kvm|tcg]
+#   make vm-e2e         the feature specs on it (make e2e NODE_SELECTOR=kubenext.io/vm=cgroupv2)
+#   make vm-worker-down
+VM_NAME    ?= kubenext-vm
+VM_CLUSTER ?= $(CLUSTER)
+VM_ACCEL   ?= auto
+VM_CPUS    ?= 2
+VM_MEMORY  ?= 3072
+VM_LABEL    = kubenext.io/vm=cgroupv2
+# The images its pods use, preloaded: importing them under emulation
+# takes minutes each.
+VM_IMAGES   = $(OUT)/images/pause_$(PAUSE_VERSION).tar $(foreach i,kube-proxy kubenext_netd kubenext_busybox kubenext_supplementalgroups,$(OUT)/images/$(i)_$(IMAGE_TAG).tar)
+VM_FLAGS    = --name $(VM_NAME) --cluster $(VM_CLUSTER) --state-dir $(OUT)/clusters --work-dir $(OUT)/vm --kubectl $(BIN)/kubectl
+
+$(TOOLS)/vm: patched $(shell find hack/vm internal -name '*.go')
+	@mkdir -p $(TOOLS)
+	CGO_ENABLED=0 go build -o $@ ./hack/vm
+
+vm-worker: release $(TOOLS)/vm
+	@$(TOOLS)/vm up $(VM_FLAGS) --release $(RELEASE_DIR) --release-tool $(TOOLS)/release \
+		--accel $(VM_ACCEL) --cpus $(VM_CPUS) --memory $(VM_MEMORY) \
+		--containerd $(TOOLS)/containerd --ctr $(TOOLS)/ctr $(foreach i,$(VM_IMAGES),--image $(i))
+
+# The feature specs on the VM: resize with cpu.max and memory.max, strict
+# and merge supplemental groups, keystone with a sidecar ignoring SIGTERM,
+# evented PLEG over 20 pods, the node-log viewer on the VM's own journal.
+VM_E2E_FOCUS = In-place pod resize.*(raises and lowers|exactly once)|Strict supplemental groups.*policy allows|kills a sidecar that ignores SIGTERM|Evented PLEG.*follows pod churn|Node log viewer.*(tailLines of them|filters a unit|hostile)
+vm-e2e:
+	@$(MAKE) --no-print-directory e2e CLUSTER=$(VM_CLUSTER) NODE_SELECTOR=$(VM_LABEL) FOCUS='$(VM_E2E_FOCUS)'
+
+vm-worker-down: $(TOOLS)/vm
+	@$(TOOLS)/vm down $(VM_FLAGS)
+
 # --- upgrade: pristine upstream to kubenext and back ---
 # Pristine upstream v1.37.2, built from the same pinned module with none of
 # our patches (GOWORK=off, upstream's own mains), packaged and imaged
@@ -416,7 +456,7 @@ GINKGO_SEED ?=
 e2e: patched build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
 	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$$(cat $(CLUSTER_DIR)/network 2>/dev/null || echo $(NETWORK)) \
-		KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_PULL_POLICY=$$(cat $(CLUSTER_DIR)/pull-policy 2>/dev/null) KUBENEXT_KUBECTL=$(BIN)/kubectl \
+		KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_PULL_POLICY=$$(cat $(CLUSTER_DIR)/pull-policy 2>/dev/null) KUBENEXT_KUBECTL=$(BIN)/kubectl KUBENEXT_VM_DIR=$(OUT)/vm KUBENEXT_NODE_SELECTOR='$(NODE_SELECTOR)' \
 		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all \

@@ -386,3 +386,20 @@ func TestGuardRulesLetBridgedTrafficThrough(t *testing.T) {
 		t.Errorf("the DROP must catch everything else from the subnet: %q", last)
 	}
 }
+
+func TestCheckAbove(t *testing.T) {
+	a := Rule{"-s", "172.30.2.0/24", "-m", "comment", "--comment", "kubenext:vm", "-j", "ACCEPT"}
+	d := Rule{"-i", "kn-vm0", "-m", "comment", "--comment", "kubenext:vm", "-j", "DROP"}
+	clusterDrop := "-A DOCKER-USER -s 172.30.0.0/24 -m comment --comment kubenext:kubenext -j DROP"
+	ok := "-N DOCKER-USER\n-A DOCKER-USER " + strings.Join(a, " ") + "\n-A DOCKER-USER " + strings.Join(d, " ") + "\n" + clusterDrop + "\n"
+	if err := CheckAbove(ok, []Rule{a, d}, "kubenext"); err != nil {
+		t.Error(err)
+	}
+	below := "-N DOCKER-USER\n" + clusterDrop + "\n-A DOCKER-USER " + strings.Join(a, " ") + "\n-A DOCKER-USER " + strings.Join(d, " ") + "\n"
+	if err := CheckAbove(below, []Rule{a, d}, "kubenext"); err == nil {
+		t.Error("accepted rules below the cluster's drop")
+	}
+	if err := CheckAbove("-N DOCKER-USER\n-A DOCKER-USER "+strings.Join(d, " ")+"\n", []Rule{a, d}, "kubenext"); err == nil {
+		t.Error("accepted a missing rule")
+	}
+}

@@ -179,3 +179,24 @@ func (g IPTables) Verify(ctx context.Context, cluster string, subnet netip.Prefi
 	}
 	return CheckDrop(listing, cluster, subnet)
 }
+
+// Insert puts rules at the top of the chain, in their order, above
+// everything already there; rules already present are left where they
+// are. A caller that needs them on top removes its old ones first.
+func (g IPTables) Insert(ctx context.Context, fam Family, rules []Rule) error {
+	if err := g.ensureChain(ctx, fam); err != nil {
+		return err
+	}
+	for i := len(rules) - 1; i >= 0; i-- {
+		ok, err := g.exists(ctx, fam, rules[i])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := g.run(ctx, fam, InsertArgs(rules[i])...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

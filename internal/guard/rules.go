@@ -286,3 +286,41 @@ func splitRule(line string) []string {
 	}
 	return out
 }
+
+// CheckAbove confirms that a listing holds rules in their order, all of
+// them above every DROP of cluster: an ACCEPT below the cluster's DROP
+// would never be reached.
+func CheckAbove(listing string, rules []Rule, cluster string) error {
+	var chain []Rule
+	for _, line := range strings.Split(listing, "\n") {
+		if f := splitRule(line); len(f) >= 3 && f[0] == "-A" && f[1] == Chain {
+			chain = append(chain, Rule(f[2:]))
+		}
+	}
+	index := func(want Rule) int {
+		for i, r := range chain {
+			if strings.Join(r, " ") == strings.Join(want, " ") {
+				return i
+			}
+		}
+		return -1
+	}
+	last := -1
+	for _, r := range rules {
+		i := index(r)
+		if i < 0 {
+			return fmt.Errorf("%s has no rule %s", Chain, strings.Join(r, " "))
+		}
+		if i < last {
+			return fmt.Errorf("%s has rule %s out of order", Chain, strings.Join(r, " "))
+		}
+		last = i
+	}
+	owned := Comment(cluster)
+	for i, r := range chain {
+		if hasComment(r, owned) && target(r) == "DROP" && i < last {
+			return fmt.Errorf("%s: cluster %s's rule %s sits above the rules that must come first", Chain, cluster, strings.Join(r, " "))
+		}
+	}
+	return nil
+}

@@ -121,7 +121,13 @@ func InitConfig(spec KubeadmSpec) ([]byte, error) {
 // JoinConfig renders the file for `kubeadm join --config` on node, which
 // trusts the control plane by the hash of its CA's public key.
 func JoinConfig(spec KubeadmSpec, node string, nodeIP netip.Addr, caCertHash string) ([]byte, error) {
-	join := kubeadmv1beta4.JoinConfiguration{
+	return RenderConfig(JoinConfiguration(spec, node, nodeIP, caCertHash))
+}
+
+// JoinConfiguration is JoinConfig's object, for a caller that adds to it
+// (a virtual machine's kubelet patches and labels).
+func JoinConfiguration(spec KubeadmSpec, node string, nodeIP netip.Addr, caCertHash string) kubeadmv1beta4.JoinConfiguration {
+	return kubeadmv1beta4.JoinConfiguration{
 		TypeMeta: metav1.TypeMeta{APIVersion: "kubeadm.k8s.io/v1beta4", Kind: "JoinConfiguration"},
 		NodeRegistration: kubeadmv1beta4.NodeRegistrationOptions{
 			Name:                  node,
@@ -135,8 +141,10 @@ func JoinConfig(spec KubeadmSpec, node string, nodeIP netip.Addr, caCertHash str
 			CACertHashes:      []string{caCertHash},
 		}},
 	}
-	return joinYAML(join)
 }
+
+// RenderConfig renders kubeadm configuration objects as one file.
+func RenderConfig(objs ...any) ([]byte, error) { return joinYAML(objs...) }
 
 // joinYAML renders docs as one multi-document file. The typed structs
 // catch a misspelt field at compile time, but marshal every unset field as

@@ -43,6 +43,9 @@ const baseVersion = "kubenext-node-base/1"
 type Rootfs struct {
 	Version  string
 	Packages []string
+	// Boots is set for a root filesystem that boots its own kernel (a
+	// virtual machine's disk): it keeps the units a container drops.
+	Boots bool
 }
 
 // NodeRootfs is the kind node's base.
@@ -50,7 +53,11 @@ var NodeRootfs = Rootfs{Version: baseVersion, Packages: BasePackages}
 
 // ID names a root filesystem by its inputs.
 func (r Rootfs) ID() string {
-	h := sha256.Sum256([]byte(strings.Join(append([]string{r.Version, Suite, Mirror}, r.Packages...), "\n")))
+	inputs := []string{r.Version, Suite, Mirror}
+	if r.Boots { // only when set, so that the container roots keep their IDs
+		inputs = append(inputs, "boots")
+	}
+	h := sha256.Sum256([]byte(strings.Join(append(inputs, r.Packages...), "\n")))
 	return hex.EncodeToString(h[:])[:12]
 }
 
@@ -76,8 +83,10 @@ func (r Rootfs) Build(ctx context.Context, host exec.Cmder, dir string) error {
 	if _, err := exec.CombinedOutput(host.Command(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(r.Packages, ","), Suite, dir, Mirror)); err != nil {
 		return fmt.Errorf("debootstrap %s: %w", Suite, err)
 	}
-	if err := trimForContainer(dir); err != nil {
-		return err
+	if !r.Boots {
+		if err := trimForContainer(dir); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(stamp, []byte(r.ID()), 0o644)
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -24,27 +26,41 @@ const ClusterLabel = "io.x-k8s.kind.cluster"
 // kubeadm from our packages. To the suite they are nodes like kind's.
 const MachinesLabel = "io.kubenext.machines"
 
-// Provider reaches nodes through the docker CLI on Host.
+// Provider reaches nodes through the docker CLI on Host, and virtual
+// machines through ssh.
 type Provider struct {
 	// Host runs the docker CLI; exec.Host unless a test fakes it.
 	Host exec.Cmder
+	// VMDir holds a directory per virtual machine node (make vm-worker),
+	// named after the node, with the SSHRecord that reaches it.
+	VMDir string
 }
 
-// Docker is the provider on this machine's Docker.
-func Docker() *Provider { return &Provider{Host: exec.Host} }
+// Docker is the provider on this machine's Docker, with the virtual
+// machines recorded under $KUBENEXT_VM_DIR.
+func Docker() *Provider { return &Provider{Host: exec.Host, VMDir: os.Getenv("KUBENEXT_VM_DIR")} }
 
-// Node is one node container. It is an exec.Cmder: its commands run inside
-// the node.
+// Node is one node: a container, or a virtual machine when ssh is set. It
+// is an exec.Cmder: its commands run inside the node.
 type Node struct {
 	Name string
 	host exec.Cmder
+	ssh  *SSHRecord
 }
 
 func (n Node) String() string { return n.Name }
 
-// Node names a node container without asking Docker; kind names the
-// container after the Kubernetes node.
-func (p *Provider) Node(name string) Node { return Node{Name: name, host: p.Host} }
+// Node names a node without asking Docker; kind names the container after
+// the Kubernetes node, and a virtual machine is found by its record.
+func (p *Provider) Node(name string) Node {
+	n := Node{Name: name, host: p.Host}
+	if p.VMDir != "" {
+		if rec, err := ReadSSHRecord(filepath.Join(p.VMDir, name)); err == nil {
+			n.ssh = &rec
+		}
+	}
+	return n
+}
 
 // List returns the running node containers of cluster, kind's nodes or
 // our machines, sorted by name.
@@ -66,19 +82,28 @@ func (p *Provider) List(ctx context.Context, cluster string) ([]Node, error) {
 	return nodes, nil
 }
 
-// Command runs name with args inside the node (docker exec).
+// Command runs name with args inside the node (docker exec, or ssh for a
+// virtual machine).
 func (n Node) Command(ctx context.Context, name string, args ...string) exec.Cmd {
 	return &nodeCmd{ctx: ctx, node: n, argv: append([]string{name}, args...)}
 }
 
 // CopyTo copies the host path src to dst in the node.
 func (n Node) CopyTo(ctx context.Context, src, dst string) error {
+	if n.ssh != nil {
+		_, err := exec.CombinedOutput(n.host.Command(ctx, "scp", append(n.ssh.options("-P"), "-r", src, n.ssh.Target()+":"+dst)...))
+		return err
+	}
 	_, err := exec.CombinedOutput(n.host.Command(ctx, "docker", "cp", src, n.Name+":"+dst))
 	return err
 }
 
 // CopyFrom copies src in the node to the host path dst.
 func (n Node) CopyFrom(ctx context.Context, src, dst string) error {
+	if n.ssh != nil {
+		_, err := exec.CombinedOutput(n.host.Command(ctx, "scp", append(n.ssh.options("-P"), "-r", n.ssh.Target()+":"+src, dst)...))
+		return err
+	}
 	_, err := exec.CombinedOutput(n.host.Command(ctx, "docker", "cp", n.Name+":"+src, dst))
 	return err
 }
@@ -117,6 +142,9 @@ func (c *nodeCmd) dockerArgs() []string {
 
 func (c *nodeCmd) Run() error {
 	cmd := c.node.host.Command(c.ctx, "docker", c.dockerArgs()...)
+	if c.node.ssh != nil {
+		cmd = c.node.host.Command(c.ctx, "ssh", c.node.ssh.commandArgs(c.argv, c.env, c.dir)...)
+	}
 	if c.stdin != nil {
 		cmd.SetStdin(c.stdin)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubernetes/test/e2e/framework"
 )
 
@@ -25,6 +26,10 @@ type clusterEnv struct {
 	// spec whose node is missing skips only when the cluster was made
 	// without it on purpose (0), and fails otherwise.
 	Workers, GateOffWorkers int
+	// NodeSelector, from make e2e NODE_SELECTOR=k=v[,k=v], keeps the
+	// feature specs on the nodes it selects: the virtual machine worker
+	// (kubenext.io/vm=cgroupv2) when they run on cgroup v2.
+	NodeSelector map[string]string
 }
 
 func env() clusterEnv {
@@ -35,6 +40,13 @@ func env() clusterEnv {
 		PullPolicy:     v1.PullPolicy(os.Getenv("KUBENEXT_PULL_POLICY")),
 		Workers:        recordedCount("KUBENEXT_WORKERS"),
 		GateOffWorkers: recordedCount("KUBENEXT_GATE_OFF_WORKERS"),
+	}
+	if sel := os.Getenv("KUBENEXT_NODE_SELECTOR"); sel != "" {
+		set, err := labels.ConvertSelectorToLabelsMap(sel)
+		if err != nil {
+			framework.Failf("KUBENEXT_NODE_SELECTOR=%q: %v; want key=value[,key=value]", sel, err)
+		}
+		e.NodeSelector = set
 	}
 	if e.Name == "" || e.Network == "" || e.TestImage == "" {
 		framework.Failf("KUBENEXT_CLUSTER, KUBENEXT_NETWORK and KUBENEXT_TEST_IMAGE must be set; run the suite with `make e2e`")
@@ -77,4 +89,30 @@ func (e clusterEnv) allWorkers() int {
 		return -1
 	}
 	return e.Workers + e.GateOffWorkers
+}
+
+// selects says whether node is one the run is kept to.
+func (e clusterEnv) selects(node *v1.Node) bool {
+	return labels.SelectorFromSet(e.NodeSelector).Matches(labels.Set(node.Labels))
+}
+
+// VMTaint keeps pods that do not ask for it off the virtual machine
+// worker, whose emulated CPUs would time out specs written for the kind
+// nodes. make vm-worker puts it on the node.
+const VMTaint = "kubenext.io/vm"
+
+// placeOnSelectedNodes lets pod run on the virtual machine worker, and,
+// when the run is kept to selected nodes and the pod is not bound to one,
+// puts it there.
+func placeOnSelectedNodes(pod *v1.Pod) *v1.Pod {
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Key: VMTaint, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule})
+	if sel := env().NodeSelector; len(sel) > 0 && pod.Spec.NodeName == "" {
+		if pod.Spec.NodeSelector == nil {
+			pod.Spec.NodeSelector = map[string]string{}
+		}
+		for k, v := range sel {
+			pod.Spec.NodeSelector[k] = v
+		}
+	}
+	return pod
 }

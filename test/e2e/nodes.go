@@ -43,7 +43,7 @@ func nodeWithKeystoneGate(ctx context.Context, f *framework.Framework, enabled b
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		gateOff := n.Labels[cluster.GateOffLabel] == cluster.GateOffLabelValue
-		if ourKubelet(n) && gateOff != enabled {
+		if ourKubelet(n) && gateOff != enabled && env().selects(n) {
 			return n.Name
 		}
 	}

@@ -38,7 +38,7 @@ var _ = ginkgo.Describe("In-place pod resize", framework.WithFeatureGate(feature
 			pod.Spec.Containers[i].Image = env().TestImage
 			pod.Spec.Containers[i].ImagePullPolicy = env().PullPolicy
 		}
-		return e2epod.NewPodClient(f).CreateSync(ctx, pod)
+		return e2epod.NewPodClient(f).CreateSync(ctx, placeOnSelectedNodes(pod))
 	}
 
 	// resize patches the resize subresource from one container shape to

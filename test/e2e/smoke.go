@@ -123,7 +123,7 @@ var _ = ginkgo.Describe("Smoke", func() {
 // 1.35's wget crashes with -T, hence timeout(1) around it), which is
 // preloaded on every node and must never be pulled.
 func testPod(name, node, script string) *v1.Pod {
-	return &v1.Pod{
+	return placeOnSelectedNodes(&v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1.PodSpec{
 			NodeName:                      node,
@@ -135,7 +135,7 @@ func testPod(name, node, script string) *v1.Pod {
 				Command:         []string{"sh", "-c", script},
 			}},
 		},
-	}
+	})
 }
 
 func isReady(node v1.Node) bool {

@@ -25,7 +25,7 @@ func supplementalGroupsImage() string { return env().siblingImage("supplementalg
 // talkPod is the talk's example: uid 1000, primary group 2000,
 // supplementalGroups [5000], on an image that adds 3000 and 4000.
 func talkPod(name string, policy v1.SupplementalGroupsPolicy) *v1.Pod {
-	return &v1.Pod{
+	return placeOnSelectedNodes(&v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1.PodSpec{
 			RestartPolicy: v1.RestartPolicyNever,
@@ -40,7 +40,7 @@ func talkPod(name string, policy v1.SupplementalGroupsPolicy) *v1.Pod {
 				Command: []string{"id", "-G"},
 			}},
 		},
-	}
+	})
 }
 
 func groupSet(ids []int64) []int64 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -258,5 +259,53 @@ func TestCheckProbeBinary(t *testing.T) {
 	self, _ := os.Executable()
 	if _, err := IsStaticELF(self); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A dockerd we started from a checkout that has since been deleted points
+// at a runtime that is gone: it is stopped and started again on the
+// installed copy, instead of failing every container.
+func TestEnsureDockerRestartsOursWhenItsRuntimeIsGone(t *testing.T) {
+	dir := t.TempDir()
+	wrapper, installed := dir+"/build/kubenext-runc-wrapper", dir+"/libexec/kubenext-runc-wrapper"
+	if err := os.MkdirAll(dir+"/build", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrapper, []byte("new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newFakeHost(allInstalled(), map[string][]exectest.Result{
+		dockerVersion: {ok("20.10.24"), fail(1, "Cannot connect")},
+		`docker info --format {{with index .Runtimes "kubenext-runc"}}{{.Path}}{{end}}`: {ok("/tmp/deleted-clone/_output/tools/kubenext-runc-wrapper")},
+		dockerInfo: {ok("kubenext-runc")},
+	})
+	fsys := procFS(fstest.MapFS{
+		"var/run/kubenext-dockerd.pid": {Data: []byte("77\n")},
+		"proc/77/comm":                 {Data: []byte("dockerd\n")},
+	})
+	var signalled []int
+	st := &fakeStarter{onStart: func() { r.seq[dockerVersion] = []exectest.Result{ok("20.10.24")} }}
+	var out bytes.Buffer
+	c := newConfig(r, fsys, st, &out)
+	c.Wrapper, c.WrapperInstallPath = wrapper, installed
+	c.Signal = func(pid int, _ syscall.Signal) error {
+		signalled = append(signalled, pid)
+		delete(fsys, "proc/77/comm")
+		return nil
+	}
+	if err := EnsureDocker(context.Background(), c); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !reflect.DeepEqual(signalled, []int{77}) {
+		t.Errorf("signalled %v, want our dockerd 77", signalled)
+	}
+	if !reflect.DeepEqual(st.args, DockerdArgs(installed)) {
+		t.Errorf("started with %q, want the installed wrapper", st.args)
+	}
+	if b, err := os.ReadFile(installed); err != nil || string(b) != "new" {
+		t.Errorf("installed wrapper: %q %v", b, err)
+	}
+	if !strings.Contains(out.String(), "its runtime /tmp/deleted-clone/_output/tools/kubenext-runc-wrapper is gone") {
+		t.Errorf("output does not say why:\n%s", out.String())
 	}
 }

@@ -1,6 +1,7 @@
 package hostprep
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kubenext/kubenext/internal/exec"
@@ -38,7 +40,17 @@ type DockerConfig struct {
 	Poll time.Duration
 	// Remove deletes a file (a stale PidFile); os.Remove when nil.
 	Remove func(string) error
+	// WrapperInstallPath, when set, is where Wrapper is copied before
+	// dockerd is pointed at it: a daemon that outlives the checkout it was
+	// started from (a clone deleted after its CI run) keeps its runtime.
+	WrapperInstallPath string
+	// Signal sends a signal to a process (our stale dockerd);
+	// syscall.Kill when nil.
+	Signal func(pid int, sig syscall.Signal) error
 }
+
+// InstalledWrapper is where the runc wrapper is installed for dockerd.
+const InstalledWrapper = "/usr/local/libexec/kubenext/kubenext-runc-wrapper"
 
 // EnsureDocker makes sure a Docker daemon answers and can run privileged
 // containers, installing packages and starting our own dockerd as needed. It
@@ -64,7 +76,24 @@ func EnsureDocker(ctx context.Context, c DockerConfig) error {
 		return err
 	}
 
+	if len(missing) > 0 && c.Wrapper != "" && c.WrapperInstallPath != "" {
+		if err := installFile(c.Wrapper, c.WrapperInstallPath); err != nil {
+			return fmt.Errorf("installing the runc wrapper: %w", err)
+		}
+		c.Wrapper = c.WrapperInstallPath
+	}
+
 	st := InspectDaemon(ctx, c.Cmd, c.FS)
+	if st.Answering && st.Ours() && len(missing) > 0 {
+		if gone := c.missingRuntime(ctx); gone != "" {
+			if err := c.Steps.Run(fmt.Sprintf("Stopping our dockerd (pid %d): its runtime %s is gone", st.OursPID, gone), func() error {
+				return c.stopOurs(ctx, st.OursPID)
+			}); err != nil {
+				return err
+			}
+			st = InspectDaemon(ctx, c.Cmd, c.FS)
+		}
+	}
 	switch Decide(st) {
 	case RefuseForeign:
 		return fmt.Errorf("dockerd is running (pid %v) but does not answer on /var/run/docker.sock, and it was not started by hostprep; "+
@@ -156,6 +185,65 @@ func (c DockerConfig) wait(ctx context.Context, exited <-chan error) error {
 	return WaitAnswering(ctx, c.Cmd, exited, poll)
 }
 
+// missingRuntime is the path of our runtime in the running daemon when
+// that file no longer exists, or "".
+func (c DockerConfig) missingRuntime(ctx context.Context) string {
+	out, err := exec.Output(c.Cmd.Command(ctx, "docker", "info", "--format",
+		`{{with index .Runtimes "`+runcwrapper.RuntimeName+`"}}{{.Path}}{{end}}`))
+	path := strings.TrimSpace(string(out))
+	if err != nil || !filepath.IsAbs(path) {
+		return ""
+	}
+	if _, err := fs.Stat(c.FS, strings.TrimPrefix(path, "/")); errors.Is(err, fs.ErrNotExist) {
+		return path
+	}
+	return ""
+}
+
+// stopOurs ends the dockerd we started and waits for it to exit. Its
+// containers could not start anything anyway without their runtime.
+func (c DockerConfig) stopOurs(ctx context.Context, pid int) error {
+	signal := c.Signal
+	if signal == nil {
+		signal = syscall.Kill
+	}
+	if err := signal(pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for processName(c.FS, pid) == "dockerd" {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dockerd (pid %d) did not exit within 90s of SIGTERM", pid)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// installFile copies src to dst through a temporary file and a rename, so
+// that a runtime exec'd while it is replaced sees one whole binary.
+func installFile(src, dst string) error {
+	want, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if have, err := os.ReadFile(dst); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := dst + ".new"
+	if err := os.WriteFile(tmp, want, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
 // wrapperPath returns the wrapper as an absolute path, because dockerd
 // resolves a runtime path relative to its own working directory, not ours.
 func (c DockerConfig) wrapperPath() (string, error) {
@@ -209,7 +297,7 @@ func (c DockerConfig) checkPrivileged(ctx context.Context, st DaemonState, missi
 // must not restart or reconfigure it ourselves.
 func ForeignDaemonHelp(wrapper string, missing []string) string {
 	if wrapper == "" {
-		wrapper = "/usr/local/libexec/kubenext-runc-wrapper"
+		wrapper = InstalledWrapper
 	} else if abs, err := filepath.Abs(wrapper); err == nil {
 		wrapper = abs
 	}

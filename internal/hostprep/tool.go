@@ -46,15 +46,17 @@ func (t Tool) Docker(ctx context.Context, wrapper string) error {
 	}
 	progress := &steps.Steps{Out: t.Out}
 	return EnsureDocker(ctx, DockerConfig{
-		Cmd:         t.Cmd,
-		LookPath:    t.LookPath,
-		FS:          os.DirFS("/"),
-		Start:       DetachedStarter{},
-		Steps:       progress,
-		Apt:         &Apt{Cmd: t.Cmd, LookPath: t.LookPath, Steps: progress, PolicyRCD: PolicyRCD},
-		Wrapper:     wrapper,
-		ProbeBinary: self,
-		ProbeArgs:   []string{ProbeArg},
+		Cmd:      t.Cmd,
+		LookPath: t.LookPath,
+		FS:       os.DirFS("/"),
+		Start:    DetachedStarter{},
+		Steps:    progress,
+		Apt:      &Apt{Cmd: t.Cmd, LookPath: t.LookPath, Steps: progress, PolicyRCD: PolicyRCD},
+		Wrapper:  wrapper,
+		// dockerd runs the installed copy, not this checkout's.
+		WrapperInstallPath: InstalledWrapper,
+		ProbeBinary:        self,
+		ProbeArgs:          []string{ProbeArg},
 	})
 }
 

@@ -119,8 +119,12 @@ func (v *VM) writeDisk(ctx context.Context) error {
 		return err
 	}
 	for _, f := range []string{"vmlinuz", "initrd.img"} {
-		if _, err := exec.CombinedOutput(v.Cmd.Command(ctx, "cp", "-L", filepath.Join(stage, f), v.path(f))); err != nil {
-			return fmt.Errorf("the root has no /%s (linux-image-amd64 not installed?): %w", f, err)
+		found, _ := filepath.Glob(filepath.Join(stage, "boot", f+"-*"))
+		if len(found) != 1 {
+			return fmt.Errorf("the root's /boot has %d %s-* files, want 1 (linux-image-amd64 and initramfs-tools installed?)", len(found), f)
+		}
+		if _, err := exec.CombinedOutput(v.Cmd.Command(ctx, "cp", found[0], v.path(f))); err != nil {
+			return err
 		}
 	}
 	disk := v.path("disk.img")
@@ -172,8 +176,12 @@ func MachineFiles(name string, n Network, controlPlane string, controlPlaneIP ne
 		"etc/systemd/network/10-eth0.network": fmt.Sprintf("[Match]\nName=eth0\n\n[Network]\nAddress=%s/%d\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\n[Route]\nDestination=%s\nGateway=%s\n",
 			n.GuestAddr(), bits, n.ClusterSubnet.Masked(), n.HostAddr()),
 		"etc/systemd/system/kubenext-blackhole.service": nodeimage.BlackholeUnit(cluster.PodSubnet, cluster.ServiceSubnet),
-		"etc/apt/sources.list":                          "",
-		"etc/apt/sources.list.d/kubenext.list":          "deb [trusted=yes] file:/opt/kubenext-apt ./\n",
-		"root/.ssh/authorized_keys":                     authorizedKey,
+		// kubeadm's preflight wants forwarding; kube-proxy and containerd
+		// want these modules, as on any machine a user prepares.
+		"etc/sysctl.d/90-kubernetes.conf":      "net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\n",
+		"etc/modules-load.d/kubernetes.conf":   "overlay\nbr_netfilter\n",
+		"etc/apt/sources.list":                 "",
+		"etc/apt/sources.list.d/kubenext.list": "deb [trusted=yes] file:/opt/kubenext-apt ./\n",
+		"root/.ssh/authorized_keys":            authorizedKey,
 	}
 }

@@ -162,10 +162,20 @@ func (v *VM) waitReady(ctx context.Context, since time.Time) error {
 	}); err != nil {
 		return err
 	}
-	info, err := v.kubectl(ctx, "get", "node", v.Name, "-o", `jsonpath=kubelet {.status.nodeInfo.kubeletVersion}, runtime {.status.nodeInfo.containerRuntimeVersion}, kernel {.status.nodeInfo.kernelVersion}`)
+	info, err := v.kubectl(ctx, "get", "node", v.Name, "-o", `jsonpath={.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion} {.status.nodeInfo.kernelVersion}`)
 	if err != nil {
 		return err
 	}
-	v.Steps.Note("%s (Ready %s after kubeadm join started)", info, time.Since(since).Round(time.Second))
+	v.Steps.Note("kubelet, runtime, kernel: %s (Ready %s after kubeadm join started)", info, time.Since(since).Round(time.Second))
+	return CheckNodeInfo(string(info))
+}
+
+// CheckNodeInfo wants our kubelet and a containerd 2.x, as the node
+// reports them ("<kubelet> <runtime> <kernel>").
+func CheckNodeInfo(info string) error {
+	f := strings.Fields(info)
+	if len(f) < 2 || !strings.Contains(f[0], "+kubenext") || !strings.HasPrefix(f[1], "containerd://2.") {
+		return fmt.Errorf("node reports %q: want our kubelet (+kubenext) and containerd 2.x", info)
+	}
 	return nil
 }

@@ -163,3 +163,14 @@ func TestOptionsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckNodeInfo(t *testing.T) {
+	if err := CheckNodeInfo("v1.37.2+kubenext.abc containerd://2.2.1 6.1.0-41-amd64"); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{"v1.37.2 containerd://2.2.1 k", "v1.37.2+kubenext.abc containerd://1.7.24 k", ""} {
+		if CheckNodeInfo(bad) == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -41,18 +41,11 @@ func main() {
 	pf.IntVar(&o.MemoryMiB, "memory", 3072, "memory in MiB")
 	pf.IntVar(&o.DiskGiB, "disk", 12, "disk size in GiB (sparse)")
 
-	run := func(f func(*vm.VM, context.Context) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, _ []string) error {
-			v, err := o.VM(cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			return f(v, cmd.Context())
-		}
-	}
 	root.AddCommand(
-		&cobra.Command{Use: "up", Short: "Build, boot, install and join the machine", Args: cobra.NoArgs, RunE: run((*vm.VM).Up)},
-		&cobra.Command{Use: "down", Short: "Remove the machine, its node, disk, bridge and guard", Args: cobra.NoArgs, RunE: run((*vm.VM).Down)},
+		&cobra.Command{Use: "up", Short: "Build, boot, install and join the machine", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return vm.Up(cmd.Context(), o, cmd.OutOrStdout()) }},
+		&cobra.Command{Use: "down", Short: "Remove the machine, its node, disk, bridge and guard", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return vm.Down(cmd.Context(), o, cmd.OutOrStdout()) }},
 	)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vm:", err)

@@ -19,6 +19,18 @@ import (
 // unpacking and pinned, as kind's node image build does, so the node's
 // kubelet never tries to pull them and image GC never removes them.
 func Preload(ctx context.Context, host exec.Cmder, containerd, ctr, root string, archives []string) error {
+	return preload(ctx, host, containerd, ctr, root, archives, false)
+}
+
+// PreloadUnpacked also unpacks each image into the overlayfs snapshotter
+// under root, on this host: a virtual machine under emulation would take
+// longer to unpack one than the kubelet waits for a container to be
+// created.
+func PreloadUnpacked(ctx context.Context, host exec.Cmder, containerd, ctr, root string, archives []string) error {
+	return preload(ctx, host, containerd, ctr, root, archives, true)
+}
+
+func preload(ctx context.Context, host exec.Cmder, containerd, ctr, root string, archives []string, unpack bool) error {
 	work, err := os.MkdirTemp("", "kubenext-preload-")
 	if err != nil {
 		return err
@@ -62,9 +74,14 @@ func Preload(ctx context.Context, host exec.Cmder, containerd, ctr, root string,
 	if err := waitForContainerd(ctx, host, ctr, sock, exited, func() error { return waitErr }, filepath.Join(work, "containerd.log")); err != nil {
 		return err
 	}
+	mode := []string{"--no-unpack", "--all-platforms"}
+	if unpack {
+		mode = []string{"--snapshotter", "overlayfs"}
+	}
 	for _, archive := range archives {
-		if _, err := exec.CombinedOutput(host.Command(ctx, ctr, "--address", sock, "--namespace", "k8s.io", "images", "import",
-			"--no-unpack", "--digests", "--all-platforms", "--label=io.cri-containerd.pinned=pinned", archive)); err != nil {
+		args := append(append([]string{"--address", sock, "--namespace", "k8s.io", "images", "import"}, mode...),
+			"--digests", "--label=io.cri-containerd.pinned=pinned", archive)
+		if _, err := exec.CombinedOutput(host.Command(ctx, ctr, args...)); err != nil {
 			return fmt.Errorf("importing %s: %w", archive, err)
 		}
 	}

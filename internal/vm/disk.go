@@ -115,7 +115,7 @@ func (v *VM) writeDisk(ctx context.Context) error {
 	if _, err := exec.CombinedOutput(v.Cmd.Command(ctx, "cp", "-a", v.path("apt"), filepath.Join(stage, "opt/kubenext-apt"))); err != nil {
 		return err
 	}
-	if err := nodeimage.Preload(ctx, v.Cmd, v.Containerd, v.Ctr, filepath.Join(stage, "var/lib/containerd"), v.Images); err != nil {
+	if err := nodeimage.PreloadUnpacked(ctx, v.Cmd, v.Containerd, v.Ctr, filepath.Join(stage, "var/lib/containerd"), v.Images); err != nil {
 		return err
 	}
 	for _, f := range []string{"vmlinuz", "initrd.img"} {
@@ -173,8 +173,13 @@ func MachineFiles(name string, n Network, controlPlane string, controlPlaneIP ne
 			name, controlPlaneIP, controlPlane),
 		"etc/resolv.conf": "# no DNS: the machine reaches only its cluster, by address\n",
 		"etc/fstab":       "/dev/vda / ext4 rw,relatime 0 1\n",
-		"etc/systemd/network/10-eth0.network": fmt.Sprintf("[Match]\nName=eth0\n\n[Network]\nAddress=%s/%d\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\n[Route]\nDestination=%s\nGateway=%s\n",
-			n.GuestAddr(), bits, n.ClusterSubnet.Masked(), n.HostAddr()),
+		// The service range needs a route for the first lookup of a
+		// host-network client (the pod network's daemon reaching the API
+		// server's ClusterIP) before kube-proxy's DNAT rewrites it to the
+		// cluster's subnet; what no DNAT claims goes to the host, whose
+		// guard drops it.
+		"etc/systemd/network/10-eth0.network": fmt.Sprintf("[Match]\nName=eth0\n\n[Network]\nAddress=%s/%d\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\n[Route]\nDestination=%s\nGateway=%s\n\n[Route]\nDestination=%s\nGateway=%s\n",
+			n.GuestAddr(), bits, n.ClusterSubnet.Masked(), n.HostAddr(), cluster.ServiceSubnet, n.HostAddr()),
 		"etc/systemd/system/kubenext-blackhole.service": nodeimage.BlackholeUnit(cluster.PodSubnet, cluster.ServiceSubnet),
 		// kubeadm's preflight wants forwarding; kube-proxy and containerd
 		// want these modules, as on any machine a user prepares.

@@ -77,8 +77,10 @@ func (v *VM) logged(ctx context.Context, log string, argv ...string) error {
 
 // KubeletPatch is what the machine's kubelet changes in the cluster's
 // KubeletConfiguration: upstream's default failCgroupV1 (the kind nodes on
-// a cgroup v1 host turn it off) and the systemd driver, as users run it.
-const KubeletPatch = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: true\ncgroupDriver: systemd\n"
+// a cgroup v1 host turn it off), the systemd driver, as users run it, and
+// the root cgroup: kind's nodes nest the kubelet under /kubelet, which
+// kind's entrypoint creates and a machine does not have.
+const KubeletPatch = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: true\ncgroupDriver: systemd\ncgroupRoot: /\n"
 
 // patchesDir holds kubeadm's patches in the machine.
 const patchesDir = "/etc/kubenext/kubeadm-patches"

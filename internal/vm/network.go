@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/kubenext/kubenext/internal/cluster"
 	"github.com/kubenext/kubenext/internal/guard"
 )
 
@@ -74,7 +75,8 @@ func (n Network) GuardRules(name string) ([]guard.Rule, error) {
 
 // CheckRoutes reads `ip -4 route show table all` from inside the machine
 // and refuses any way off its bridge: no default route, nothing through a
-// gateway except the cluster's subnet through the host, and every device
+// gateway except the cluster's subnet and service range through the host
+// (whose guard passes only the cluster's subnet), and every device
 // the machine's own (its link, loopback, the pods' bridge and veths).
 func (n Network) CheckRoutes(routes string) error {
 	var problems []string
@@ -91,8 +93,8 @@ func (n Network) CheckRoutes(routes string) error {
 			continue
 		}
 		if via := field(f, "via"); via != "" {
-			if via != n.HostAddr().String() || f[0] != n.ClusterSubnet.Masked().String() {
-				problems = append(problems, "a route through a gateway other than to the cluster via the host: "+line)
+			if via != n.HostAddr().String() || (f[0] != n.ClusterSubnet.Masked().String() && f[0] != cluster.ServiceSubnet) {
+				problems = append(problems, "a route through a gateway other than to the cluster's nodes or services via the host: "+line)
 			}
 		}
 		switch dev := field(f, "dev"); {

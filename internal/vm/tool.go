@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
@@ -21,6 +22,27 @@ type Options struct {
 	CPUs, MemoryMiB, DiskGiB                                        int
 }
 
+// Up is `vm up`.
+func Up(ctx context.Context, o Options, out io.Writer) error {
+	if o.Release == "" {
+		return fmt.Errorf("--release is required: the release directory make release wrote (the Makefile passes it)")
+	}
+	v, err := o.VM(out)
+	if err != nil {
+		return err
+	}
+	return v.Up(ctx)
+}
+
+// Down is `vm down`.
+func Down(ctx context.Context, o Options, out io.Writer) error {
+	v, err := o.VM(out)
+	if err != nil {
+		return err
+	}
+	return v.Down(ctx)
+}
+
 // VM checks every option before anything runs.
 func (o Options) VM(out io.Writer) (*VM, error) {
 	if err := guard.ValidateCluster(o.Name); err != nil {
@@ -28,9 +50,6 @@ func (o Options) VM(out io.Writer) (*VM, error) {
 	}
 	if err := guard.ValidateCluster(o.Cluster); err != nil {
 		return nil, fmt.Errorf("--cluster: %w", err)
-	}
-	if o.Release == "" {
-		return nil, fmt.Errorf("--release is required: the release directory make release wrote (the Makefile passes it)")
 	}
 	subnet, err := guard.ParseSubnet(o.Subnet)
 	if err != nil {

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -57,6 +58,7 @@ func TestGuardRulesAcceptOnlyTheClusterThenDrop(t *testing.T) {
 
 func TestCheckRoutes(t *testing.T) {
 	good := `172.30.0.0/24 via 172.30.2.1 dev eth0 proto static
+10.96.0.0/16 via 172.30.2.1 dev eth0 proto static
 172.30.2.0/24 dev eth0 proto kernel scope link src 172.30.2.10
 blackhole 10.244.0.0/16
 10.244.3.0/24 dev cni0 proto kernel scope link src 10.244.3.1
@@ -116,7 +118,8 @@ func TestMachineFiles(t *testing.T) {
 		}
 	}
 	network := files["etc/systemd/network/10-eth0.network"]
-	if !strings.Contains(network, "Destination=172.30.0.0/24\nGateway=172.30.2.1") || strings.Contains(network, "0.0.0.0/0") {
+	if !strings.Contains(network, "Destination=172.30.0.0/24\nGateway=172.30.2.1") || !strings.Contains(network, "Destination=10.96.0.0/16\nGateway=172.30.2.1") ||
+		strings.Contains(network, "0.0.0.0/0") || strings.Count(network, "[Route]") != 2 {
 		t.Errorf("routes other than the cluster's:\n%s", network)
 	}
 	if files["etc/apt/sources.list"] != "" {
@@ -138,8 +141,15 @@ func TestJoinConfig(t *testing.T) {
 	if strings.Contains(s, "ignorePreflightErrors") {
 		t.Errorf("preflight checks ignored on a real kernel:\n%s", s)
 	}
-	if !strings.Contains(KubeletPatch, "failCgroupV1: true") || !strings.Contains(KubeletPatch, "cgroupDriver: systemd") {
+	if !strings.Contains(KubeletPatch, "failCgroupV1: true") || !strings.Contains(KubeletPatch, "cgroupDriver: systemd") || !strings.Contains(KubeletPatch, "cgroupRoot: /\n") {
 		t.Error(KubeletPatch)
+	}
+}
+
+func TestUpNeedsARelease(t *testing.T) {
+	err := Up(context.Background(), Options{Name: "kubenext-vm", Cluster: "kubenext"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--release is required") {
+		t.Errorf("got %v", err)
 	}
 }
 
@@ -149,7 +159,6 @@ func TestOptionsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mutate := range map[string]func(*Options){
-		"no release":   func(o *Options) { o.Release = "" },
 		"public range": func(o *Options) { o.Subnet = "8.8.8.0/24" },
 		"pod range":    func(o *Options) { o.Subnet = "10.244.1.0/24" },
 		"accel":        func(o *Options) { o.Accel = "hvf" },

@@ -330,9 +330,6 @@ VM_ACCEL   ?= auto
 VM_CPUS    ?= 2
 VM_MEMORY  ?= 3072
 VM_LABEL    = kubenext.io/vm=cgroupv2
-# The images its pods use, preloaded: importing them under emulation
-# takes minutes each.
-VM_IMAGES   = $(OUT)/images/pause_$(PAUSE_VERSION).tar $(foreach i,kube-proxy kubenext_netd kubenext_busybox kubenext_supplementalgroups,$(OUT)/images/$(i)_$(IMAGE_TAG).tar)
 VM_FLAGS    = --name $(VM_NAME) --cluster $(VM_CLUSTER) --state-dir $(OUT)/clusters --work-dir $(OUT)/vm --kubectl $(BIN)/kubectl
 
 $(TOOLS)/vm: patched $(shell find hack/vm internal -name '*.go')
@@ -342,7 +339,7 @@ $(TOOLS)/vm: patched $(shell find hack/vm internal -name '*.go')
 vm-worker: release $(TOOLS)/vm
 	@$(TOOLS)/vm up $(VM_FLAGS) --release $(RELEASE_DIR) --release-tool $(TOOLS)/release \
 		--accel $(VM_ACCEL) --cpus $(VM_CPUS) --memory $(VM_MEMORY) \
-		--containerd $(TOOLS)/containerd --ctr $(TOOLS)/ctr $(foreach i,$(VM_IMAGES),--image $(i))
+		--containerd $(TOOLS)/containerd --ctr $(TOOLS)/ctr
 
 # The feature specs on the VM: resize with cpu.max and memory.max, strict
 # and merge supplemental groups, keystone with a sidecar ignoring SIGTERM,

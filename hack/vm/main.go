@@ -30,7 +30,6 @@ func main() {
 	pf.StringVar(&o.Kubectl, "kubectl", "_output/bin/kubectl", "kubectl binary")
 	pf.StringVar(&o.StateDir, "state-dir", "_output/clusters", "directory of the clusters' files (<cluster>/kubeconfig)")
 	pf.StringVar(&o.WorkDir, "work-dir", "_output/vm", "root filesystem cache, and the machine's disk, key and logs")
-	pf.StringArrayVar(&o.Images, "image", nil, "image archive preloaded into the machine's containerd (repeatable)")
 	pf.StringVar(&o.Containerd, "containerd", "_output/tools/containerd", "containerd binary used for the preload")
 	pf.StringVar(&o.Ctr, "ctr", "_output/tools/ctr", "ctr binary used for the preload")
 	pf.StringVar(&o.Accel, "accel", "auto", "auto (KVM if a KVM guest boots, else emulation), kvm or tcg")

@@ -115,7 +115,11 @@ func (v *VM) writeDisk(ctx context.Context) error {
 	if _, err := exec.CombinedOutput(v.Cmd.Command(ctx, "cp", "-a", v.path("apt"), filepath.Join(stage, "opt/kubenext-apt"))); err != nil {
 		return err
 	}
-	if err := nodeimage.PreloadUnpacked(ctx, v.Cmd, v.Containerd, v.Ctr, filepath.Join(stage, "var/lib/containerd"), v.Images); err != nil {
+	archive, err := v.exportClusterImages(ctx)
+	if err != nil {
+		return err
+	}
+	if err := nodeimage.PreloadUnpacked(ctx, v.Cmd, v.Containerd, v.Ctr, filepath.Join(stage, "var/lib/containerd"), []string{archive}); err != nil {
 		return err
 	}
 	for _, f := range []string{"vmlinuz", "initrd.img"} {
@@ -189,4 +193,59 @@ func MachineFiles(name string, n Network, controlPlane string, controlPlaneIP ne
 		"etc/apt/sources.list.d/kubenext.list": "deb [trusted=yes] file:/opt/kubenext-apt ./\n",
 		"root/.ssh/authorized_keys":            authorizedKey,
 	}
+}
+
+// ImageNames are the images a worker's pods use in the specs, by the last
+// element of their repository: the pod network, kube-proxy, the sandbox
+// and the test images.
+var ImageNames = []string{"pause", "kube-proxy", "netd", "busybox", "supplementalgroups"}
+
+// PickImages picks, from a node's image list, the references whose
+// repository ends in one of names.
+func PickImages(refs []string, names []string) []string {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var picked []string
+	for _, r := range refs {
+		repo, _, ok := strings.Cut(r, "@")
+		if ok {
+			continue // digests only: the import records
+		}
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo = repo[:i]
+		}
+		if want[filepath.Base(repo)] {
+			picked = append(picked, r)
+		}
+	}
+	sort.Strings(picked)
+	return picked
+}
+
+// exportClusterImages writes the images the cluster's nodes run (the
+// control plane has every one) to an archive: the machine then runs what
+// the cluster runs, whatever the tree has built since.
+func (v *VM) exportClusterImages(ctx context.Context) (string, error) {
+	cp := v.Provider.Node(v.ControlPlane)
+	refs, err := exec.OutputLines(cp.Command(ctx, "ctr", "-n", "k8s.io", "images", "ls", "-q"))
+	if err != nil {
+		return "", err
+	}
+	picked := PickImages(refs, ImageNames)
+	for _, name := range ImageNames {
+		if len(PickImages(picked, []string{name})) == 0 {
+			return "", fmt.Errorf("%s has no %s image among %v: is it a node of make cluster?", v.ControlPlane, name, picked)
+		}
+	}
+	v.Steps.Note("from %s: %s", v.ControlPlane, strings.Join(picked, " "))
+	const inNode = "/tmp/kubenext-vm-images.tar"
+	args := append([]string{"-n", "k8s.io", "images", "export", "--platform", "linux/amd64", inNode}, picked...)
+	if _, err := exec.CombinedOutput(cp.Command(ctx, "ctr", args...)); err != nil {
+		return "", err
+	}
+	defer exec.CombinedOutput(cp.Command(ctx, "rm", "-f", inNode)) //nolint:errcheck // a leftover in /tmp of a throwaway node
+	local := v.path("images.tar")
+	return local, cp.CopyFrom(ctx, inNode, local)
 }

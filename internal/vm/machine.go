@@ -110,12 +110,16 @@ func (v *VM) chooseAccel(ctx context.Context) (Accel, error) {
 	probeCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	_ = v.Cmd.Command(probeCtx, "qemu-system-x86_64", ProbeArgs(v.path("vmlinuz"))...).SetStdout(&out).SetStderr(&out).Run()
+	runErr := v.Cmd.Command(probeCtx, "qemu-system-x86_64", ProbeArgs(v.path("vmlinuz"))...).SetStdout(&out).SetStderr(&out).Run()
 	if strings.Contains(out.String(), KernelBanner) {
 		v.Steps.Note("a KVM guest boots here: kvm")
 		return KVM, nil
 	}
-	v.Steps.Note("/dev/kvm is there, but a stock kernel printed nothing under it in 20s (a PVM host?): software emulation (tcg), 10-100x slower")
+	why := "a stock kernel printed nothing under it in 20s (a PVM host?)"
+	if probeCtx.Err() == nil && runErr != nil {
+		why = "qemu -accel kvm failed: " + lastLineOf(out.String())
+	}
+	v.Steps.Note("/dev/kvm is there, but %s: software emulation (tcg), 10-100x slower", why)
 	return TCG, nil
 }
 
@@ -172,7 +176,11 @@ func (v *VM) waitFor(ctx context.Context, timeout time.Duration, what string, do
 
 func lastLine(path string) string {
 	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lastLineOf(string(b))
+}
+
+func lastLineOf(text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
 	l := strings.TrimSpace(lines[len(lines)-1])
 	if len(l) > 120 {
 		l = l[:120]

@@ -18,7 +18,6 @@ import (
 type Options struct {
 	Name, Cluster, Release, ReleaseTool, Kubectl, StateDir, WorkDir string
 	Containerd, Ctr, Accel, Bridge, Tap, Subnet                     string
-	Images                                                          []string
 	CPUs, MemoryMiB, DiskGiB                                        int
 }
 
@@ -79,7 +78,7 @@ func (o Options) VM(out io.Writer) (*VM, error) {
 		Name: o.Name, Cluster: o.Cluster, ControlPlane: o.Cluster + "-control-plane",
 		Release: abs(o.Release), ReleaseTool: abs(o.ReleaseTool), Kubectl: abs(o.Kubectl),
 		Kubeconfig: abs(filepath.Join(o.StateDir, o.Cluster, "kubeconfig")), WorkDir: work,
-		Images: absAll(o.Images), Containerd: abs(o.Containerd), Ctr: abs(o.Ctr),
+		Containerd: abs(o.Containerd), Ctr: abs(o.Ctr),
 		CPUs: o.CPUs, MemoryMiB: o.MemoryMiB, DiskGiB: o.DiskGiB, Accel: o.Accel,
 		Net: Network{Bridge: o.Bridge, Tap: o.Tap, Subnet: subnet},
 		Cmd: exec.Host, Steps: &steps.Steps{Out: out},
@@ -92,12 +91,4 @@ func abs(p string) string {
 		return a
 	}
 	return p
-}
-
-func absAll(paths []string) []string {
-	var out []string
-	for _, p := range paths {
-		out = append(out, abs(p))
-	}
-	return out
 }

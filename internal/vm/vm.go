@@ -37,11 +37,9 @@ type VM struct {
 	Kubectl      string
 	Kubeconfig   string
 	WorkDir      string // root filesystem cache, and a directory per machine
-	// Images are the archives preloaded into the machine's containerd:
-	// importing one under emulation takes minutes, unpacking it only
-	// when first used takes seconds.
-	Images          []string
-	Containerd, Ctr string // this host's, for the preload
+	// Containerd and Ctr are this host's, for the preload: importing and
+	// unpacking an image under emulation takes minutes.
+	Containerd, Ctr string
 	CPUs, MemoryMiB int
 	DiskGiB         int
 	Accel           string // auto, kvm or tcg
@@ -86,7 +84,7 @@ func (v *VM) Up(ctx context.Context) error {
 		{"Reading cluster " + v.Cluster + "'s network", v.readClusterNetwork},
 		{"Writing the apt repository of " + filepath.Base(v.Release), v.writeAptRepo},
 		{"Building the VM's root filesystem (debootstrap bookworm, linux-image-amd64, systemd)", v.buildRootfs},
-		{fmt.Sprintf("Writing the VM's disk (%d GiB ext4, %d images preloaded)", v.DiskGiB, len(v.Images)), v.writeDisk},
+		{fmt.Sprintf("Writing the VM's disk (%d GiB ext4, the cluster's images preloaded)", v.DiskGiB), v.writeDisk},
 		{fmt.Sprintf("Creating bridge %s (%s, no uplink) and tap %s", v.Net.Bridge, v.Net.Subnet, v.Net.Tap), v.createLink},
 		{"Dropping the VM's traffic bound anywhere but the cluster", v.guardLink},
 		{"Choosing the accelerator (KVM only if a KVM guest boots)", func(ctx context.Context) error {

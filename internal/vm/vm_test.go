@@ -183,3 +183,17 @@ func TestCheckNodeInfo(t *testing.T) {
 		}
 	}
 }
+
+func TestPickImages(t *testing.T) {
+	refs := []string{
+		"docker.io/kubenext/busybox:v1.37.2_kubenext.abc", "docker.io/kubenext/netd:v1.37.2_kubenext.abc",
+		"docker.io/kubenext/supplementalgroups:v1.37.2_kubenext.abc", "import-2026-12-01@sha256:6e32",
+		"registry.k8s.io/etcd:3.7.0-0", "registry.k8s.io/kube-proxy:v1.37.2_kubenext.abc", "registry.k8s.io/pause:3.10.2",
+		"localhost:5000/pause", "registry.k8s.io/kube-apiserver:v1.37.2_kubenext.abc",
+	}
+	got := strings.Join(PickImages(refs, ImageNames), " ")
+	want := "docker.io/kubenext/busybox:v1.37.2_kubenext.abc docker.io/kubenext/netd:v1.37.2_kubenext.abc docker.io/kubenext/supplementalgroups:v1.37.2_kubenext.abc localhost:5000/pause registry.k8s.io/kube-proxy:v1.37.2_kubenext.abc registry.k8s.io/pause:3.10.2"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

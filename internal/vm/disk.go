@@ -240,12 +240,16 @@ func (v *VM) exportClusterImages(ctx context.Context) (string, error) {
 		}
 	}
 	v.Steps.Note("from %s: %s", v.ControlPlane, strings.Join(picked, " "))
-	const inNode = "/tmp/kubenext-vm-images.tar"
+	// Not /tmp: a kind node mounts a tmpfs there, which docker cp cannot read.
+	const inNode = "/var/tmp/kubenext-vm-images.tar"
 	args := append([]string{"-n", "k8s.io", "images", "export", "--platform", "linux/amd64", inNode}, picked...)
 	if _, err := exec.CombinedOutput(cp.Command(ctx, "ctr", args...)); err != nil {
 		return "", err
 	}
-	defer exec.CombinedOutput(cp.Command(ctx, "rm", "-f", inNode)) //nolint:errcheck // a leftover in /tmp of a throwaway node
 	local := v.path("images.tar")
-	return local, cp.CopyFrom(ctx, inNode, local)
+	err = cp.CopyFrom(ctx, inNode, local)
+	if _, rmErr := exec.CombinedOutput(cp.Command(ctx, "rm", "-f", inNode)); err == nil {
+		err = rmErr
+	}
+	return local, err
 }

@@ -103,6 +103,11 @@ func InitConfig(spec KubeadmSpec) ([]byte, error) {
 		FeatureGates:         spec.Gates,
 		CgroupDriver:         "systemd",
 		EnableSystemLogQuery: ptr.To(true),
+		// The machines share this host's filesystem, so the default
+		// thresholds (imagefs 15% free) measure the host's disk and taint
+		// every machine disk-pressure when the host fills; kind's nodes
+		// turn them off for the same reason.
+		EvictionHard: map[string]string{"nodefs.available": "0%", "nodefs.inodesFree": "0%", "imagefs.available": "0%"},
 	}
 	if spec.Host.CgroupV1 {
 		kubelet.FailCgroupV1 = ptr.To(false)

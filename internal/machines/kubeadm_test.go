@@ -38,7 +38,7 @@ func TestInitConfig(t *testing.T) {
 		"controlPlaneEndpoint: 172.30.1.10:6443", "advertiseAddress: 172.30.1.10",
 		"podSubnet: " + cluster.PodSubnet, "serviceSubnet: " + cluster.ServiceSubnet,
 		"value: EventedPLEG=true,KeystoneContainers=true", "criSocket: " + CRISocket,
-		"enableSystemLogQuery: true", "failCgroupV1: false", "cgroupDriver: systemd", "token: abcdef.0123456789abcdef",
+		"enableSystemLogQuery: true", "imagefs.available: 0%", "failCgroupV1: false", "cgroupDriver: systemd", "token: abcdef.0123456789abcdef",
 		"- SystemVerification", "maxPerCore: 0",
 	} {
 		if !strings.Contains(config, want) {

@@ -108,17 +108,9 @@ func (o Options) Cluster(facts HostFacts) (*Cluster, error) {
 	if o.GateOffWorkers < 0 {
 		return nil, fmt.Errorf("--gate-off-workers=%d: want 0 or more", o.GateOffWorkers)
 	}
-	subnet, err := guard.ParseSubnet(o.Subnet)
+	subnet, err := ParseHostSubnet(o.Subnet, 0)
 	if err != nil {
-		return nil, fmt.Errorf("--subnet: %w", err)
-	}
-	if !subnet.Addr().IsPrivate() {
-		return nil, fmt.Errorf("--subnet %s is not a private range; choose one from 172.16.0.0/12 or 192.168.0.0/16 that nothing else on this host uses", subnet)
-	}
-	for _, clash := range []string{PodSubnet, ServiceSubnet} {
-		if subnet.Overlaps(netip.MustParsePrefix(clash)) {
-			return nil, fmt.Errorf("--subnet %s overlaps the cluster range %s", subnet, clash)
-		}
+		return nil, err
 	}
 	stateDir := filepath.Join(o.StateDir, o.Name)
 	kubeconfig := o.Kubeconfig
@@ -140,4 +132,26 @@ func abs(p string) string {
 		return a
 	}
 	return p
+}
+
+// ParseHostSubnet reads a --subnet for a network this project creates on
+// this host: a private range, clear of the pod and service ranges, and,
+// when largest is set, an IPv4 range of that prefix length or broader.
+func ParseHostSubnet(flag string, largest int) (netip.Prefix, error) {
+	subnet, err := guard.ParseSubnet(flag)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("--subnet: %w", err)
+	}
+	if !subnet.Addr().IsPrivate() {
+		return netip.Prefix{}, fmt.Errorf("--subnet %s is not a private range; choose one from 172.16.0.0/12 or 192.168.0.0/16 that nothing else on this host uses", subnet)
+	}
+	if largest > 0 && (!subnet.Addr().Is4() || subnet.Bits() > largest) {
+		return netip.Prefix{}, fmt.Errorf("--subnet %s: want a private IPv4 range of /%d or larger that nothing else on this host uses", subnet, largest)
+	}
+	for _, clash := range []string{PodSubnet, ServiceSubnet} {
+		if subnet.Overlaps(netip.MustParsePrefix(clash)) {
+			return netip.Prefix{}, fmt.Errorf("--subnet %s overlaps the cluster range %s", subnet, clash)
+		}
+	}
+	return subnet, nil
 }

@@ -105,12 +105,7 @@ func RulesFor(cluster string, subnet netip.Prefix, bridge string) ([]Rule, error
 		return nil, err
 	}
 	s := subnet.Masked().String()
-	tag := []string{"-m", "comment", "--comment", Comment(cluster)}
-	rule := func(parts ...string) Rule {
-		r := append(Rule{}, parts[:len(parts)-2]...)
-		r = append(r, tag...)
-		return append(r, parts[len(parts)-2:]...)
-	}
+	rule := func(parts ...string) Rule { return Tagged(cluster, parts...) }
 	var rules []Rule
 	if bridge != "" {
 		rules = append(rules, rule("-s", s, "-i", bridge, "-o", bridge, "-j", "RETURN"))
@@ -120,6 +115,15 @@ func RulesFor(cluster string, subnet netip.Prefix, bridge string) ([]Rule, error
 		rule("-s", s, "-d", FamilyOf(subnet).Loopback.String(), "-j", "RETURN"),
 		rule("-s", s, "-j", "DROP"),
 	), nil
+}
+
+// Tagged is a rule of cluster's: parts (matches, then "-j", target) with
+// the cluster's comment before the jump, where iptables -S prints it, so
+// that the rule reads back as written.
+func Tagged(cluster string, parts ...string) Rule {
+	r := append(Rule{}, parts[:len(parts)-2]...)
+	r = append(r, "-m", "comment", "--comment", Comment(cluster))
+	return append(r, parts[len(parts)-2:]...)
 }
 
 // "-w" waits for the xtables lock instead of failing while Docker (which

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -105,17 +104,9 @@ func (o Options) Machines(facts cluster.HostFacts) (*Machines, error) {
 	if o.Workers < 0 || o.Workers > 20 {
 		return nil, fmt.Errorf("--workers=%d: want 0 to 20", o.Workers)
 	}
-	subnet, err := guard.ParseSubnet(o.Subnet)
+	subnet, err := cluster.ParseHostSubnet(o.Subnet, 26)
 	if err != nil {
-		return nil, fmt.Errorf("--subnet: %w", err)
-	}
-	if !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 26 {
-		return nil, fmt.Errorf("--subnet %s: want a private IPv4 range of /26 or larger that nothing else on this host uses", subnet)
-	}
-	for _, clash := range []string{cluster.PodSubnet, cluster.ServiceSubnet} {
-		if subnet.Overlaps(netip.MustParsePrefix(clash)) {
-			return nil, fmt.Errorf("--subnet %s overlaps the cluster range %s", subnet, clash)
-		}
+		return nil, err
 	}
 	return &Machines{
 		Name: o.Name, Workers: o.Workers, Network: o.Network, Subnet: subnet,

@@ -59,12 +59,7 @@ func (n Network) GuardRules(name string) ([]guard.Rule, error) {
 	if err := guard.ValidateCluster(name); err != nil {
 		return nil, err
 	}
-	tag := []string{"-m", "comment", "--comment", guard.Comment(name)}
-	rule := func(parts ...string) guard.Rule {
-		r := append(guard.Rule{}, parts[:len(parts)-2]...)
-		r = append(r, tag...)
-		return append(r, parts[len(parts)-2:]...)
-	}
+	rule := func(parts ...string) guard.Rule { return guard.Tagged(name, parts...) }
 	vm, cl := n.Subnet.Masked().String(), n.ClusterSubnet.Masked().String()
 	return []guard.Rule{
 		rule("-s", vm, "-d", cl, "-i", n.Bridge, "-o", n.ClusterBridge, "-j", "ACCEPT"),

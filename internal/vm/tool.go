@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/netip"
 	"path/filepath"
 
 	"github.com/kubenext/kubenext/internal/cluster"
@@ -50,17 +49,9 @@ func (o Options) VM(out io.Writer) (*VM, error) {
 	if err := guard.ValidateCluster(o.Cluster); err != nil {
 		return nil, fmt.Errorf("--cluster: %w", err)
 	}
-	subnet, err := guard.ParseSubnet(o.Subnet)
+	subnet, err := cluster.ParseHostSubnet(o.Subnet, 28)
 	if err != nil {
-		return nil, fmt.Errorf("--subnet: %w", err)
-	}
-	if !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 28 {
-		return nil, fmt.Errorf("--subnet %s: want a private IPv4 range of /28 or larger that nothing else on this host uses", subnet)
-	}
-	for _, clash := range []string{cluster.PodSubnet, cluster.ServiceSubnet} {
-		if subnet.Overlaps(netip.MustParsePrefix(clash)) {
-			return nil, fmt.Errorf("--subnet %s overlaps the cluster range %s", subnet, clash)
-		}
+		return nil, err
 	}
 	switch {
 	case o.CPUs < 1 || o.CPUs > 16:

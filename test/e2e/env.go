@@ -9,6 +9,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubernetes/test/e2e/framework"
+
+	"github.com/kubenext/kubenext/internal/vm"
 )
 
 // The Makefile passes what the suite needs to know about the cluster it
@@ -96,16 +98,13 @@ func (e clusterEnv) selects(node *v1.Node) bool {
 	return labels.SelectorFromSet(e.NodeSelector).Matches(labels.Set(node.Labels))
 }
 
-// VMTaint keeps pods that do not ask for it off the virtual machine
-// worker, whose emulated CPUs would time out specs written for the kind
-// nodes. make vm-worker puts it on the node.
-const VMTaint = "kubenext.io/vm"
-
-// placeOnSelectedNodes lets pod run on the virtual machine worker, and,
+// placeOnSelectedNodes lets pod run on the virtual machine worker
+// (tolerating the taint make vm-worker puts there, which keeps the other
+// specs' pods off its emulated CPUs), and,
 // when the run is kept to selected nodes and the pod is not bound to one,
 // puts it there.
 func placeOnSelectedNodes(pod *v1.Pod) *v1.Pod {
-	pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Key: VMTaint, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule})
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, v1.Toleration{Key: vm.Label, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule})
 	if sel := env().NodeSelector; len(sel) > 0 && pod.Spec.NodeName == "" {
 		if pod.Spec.NodeSelector == nil {
 			pod.Spec.NodeSelector = map[string]string{}

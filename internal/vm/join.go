@@ -87,7 +87,7 @@ const patchesDir = "/etc/kubenext/kubeadm-patches"
 
 // JoinConfig is the machine's kubeadm JoinConfiguration: the cluster's
 // discovery, its own address and label, and the kubelet patch.
-func JoinConfig(name string, n Network, controlPlaneIP string, token, caCertHash string) ([]byte, error) {
+func JoinConfig(name string, n Network, accel Accel, controlPlaneIP string, token, caCertHash string) ([]byte, error) {
 	spec := machines.KubeadmSpec{Token: token}
 	var err error
 	if spec.ControlPlaneIP, err = netip.ParseAddr(controlPlaneIP); err != nil {
@@ -97,7 +97,7 @@ func JoinConfig(name string, n Network, controlPlaneIP string, token, caCertHash
 	// Every preflight check runs: this is a real kernel with cgroup v2.
 	join.NodeRegistration.IgnorePreflightErrors = nil
 	join.NodeRegistration.KubeletExtraArgs = append(join.NodeRegistration.KubeletExtraArgs,
-		kubeadmv1beta4.Arg{Name: "node-labels", Value: Label + "=" + LabelValue})
+		kubeadmv1beta4.Arg{Name: "node-labels", Value: Label + "=" + LabelValue + "," + AccelLabel + "=" + string(accel)})
 	join.Patches = &kubeadmv1beta4.Patches{Directory: patchesDir}
 	// Pods that do not tolerate it stay off: specs written for the kind
 	// nodes would time out on emulated CPUs.
@@ -107,7 +107,7 @@ func JoinConfig(name string, n Network, controlPlaneIP string, token, caCertHash
 
 // join asks the control plane for a token and its CA, and runs kubeadm
 // join in the machine.
-func (v *VM) join(ctx context.Context) error {
+func (v *VM) join(ctx context.Context, accel Accel) error {
 	cp := v.Provider.Node(v.ControlPlane)
 	token, err := exec.Output(cp.Command(ctx, "kubeadm", "token", "create", "--ttl", "2h"))
 	if err != nil {
@@ -121,7 +121,7 @@ func (v *VM) join(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	config, err := JoinConfig(v.Name, v.Net, v.controlPlaneIP.String(), strings.TrimSpace(string(token)), hash)
+	config, err := JoinConfig(v.Name, v.Net, accel, v.controlPlaneIP.String(), strings.TrimSpace(string(token)), hash)
 	if err != nil {
 		return err
 	}

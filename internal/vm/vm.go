@@ -27,6 +27,11 @@ const Label = "kubenext.io/vm"
 // LabelValue says what the machine is for.
 const LabelValue = "cgroupv2"
 
+// AccelLabel says how the machine's CPUs run (kvm or tcg), so that specs
+// can scale their time bounds on an emulated node instead of failing on
+// work that takes 10-100x longer there.
+const AccelLabel = "kubenext.io/vm-accel"
+
 // VM is one virtual machine worker and the tools that drive it.
 type VM struct {
 	Name         string // node name, and its directory under WorkDir
@@ -97,7 +102,7 @@ func (v *VM) Up(ctx context.Context) error {
 		{"Installing kubenext's packages with apt in the VM", v.installPackages},
 		{"Joining cluster " + v.Cluster + " with kubeadm join", func(ctx context.Context) error {
 			joined = time.Now()
-			return v.join(ctx)
+			return v.join(ctx, accel)
 		}},
 		{"Waiting for node " + v.Name + " to be Ready", func(ctx context.Context) error { return v.waitReady(ctx, joined) }},
 	})

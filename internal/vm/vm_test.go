@@ -128,12 +128,12 @@ func TestMachineFiles(t *testing.T) {
 }
 
 func TestJoinConfig(t *testing.T) {
-	out, err := JoinConfig("kubenext-vm", testNet, "172.30.0.2", "abcdef.0123456789abcdef", "sha256:00")
+	out, err := JoinConfig("kubenext-vm", testNet, TCG, "172.30.0.2", "abcdef.0123456789abcdef", "sha256:00")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, want := range []string{"name: kubenext-vm", "value: 172.30.2.10", "value: kubenext.io/vm=cgroupv2", "directory: /etc/kubenext/kubeadm-patches", "apiServerEndpoint: 172.30.0.2:6443", "effect: NoSchedule"} {
+	for _, want := range []string{"name: kubenext-vm", "value: 172.30.2.10", "value: kubenext.io/vm=cgroupv2,kubenext.io/vm-accel=tcg", "directory: /etc/kubenext/kubeadm-patches", "apiServerEndpoint: 172.30.0.2:6443", "effect: NoSchedule"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("missing %q:\n%s", want, s)
 		}

@@ -93,7 +93,7 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 			gomega.Expect(terminatedState(pod, "main").ExitCode).To(gomega.Equal(exitCode))
 			// The sidecar got SIGTERM and exited 7: the phase ignores it.
 			gomega.Expect(terminatedState(pod, "sidecar").ExitCode).To(gomega.Equal(int32(7)))
-			stop := measureStop(ctx, node, pod, "sidecar", "main")
+			stop := measureStop(ctx, f, node, pod, "sidecar", "main")
 			expectKubeletStopped(stop, kubeletStopBound, stopTimeout(pod))
 			expectStoppedWithin(stop, 3*time.Second)
 		},
@@ -141,12 +141,12 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		// so its part includes the hook's exec; the timeout is what is left
 		// of the grace period, at least 2 s.
 		const withPreStop = kubeletStopBound + time.Second
-		regular := measureStop(ctx, node, pod, "sidecar", "main")
+		regular := measureStop(ctx, f, node, pod, "sidecar", "main")
 		expectKubeletStopped(regular, withPreStop, stopTimeout(pod))
 		expectStoppedWithin(regular, 5*time.Second)
 		// Native sidecars stop after the regular containers have: by the
 		// runtime's finish times, at full resolution.
-		nativeStop := measureStop(ctx, node, pod, "native-sidecar", "sidecar")
+		nativeStop := measureStop(ctx, f, node, pod, "native-sidecar", "sidecar")
 		gomega.Expect(nativeStop.finished.After(regular.finished)).To(gomega.BeTrueBecause(
 			"the native sidecar must finish after the regular one: %s; %s", nativeStop, regular))
 		expectKubeletStopped(nativeStop, withPreStop, stopTimeout(pod))
@@ -161,7 +161,7 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		pod = waitForPhase(ctx, f, pod, v1.PodSucceeded, 2*time.Minute)
 		gomega.Expect(terminatedState(pod, "main").ExitCode).To(gomega.BeZero())
 		gomega.Expect(terminatedState(pod, "sidecar").ExitCode).To(gomega.Equal(int32(137)), "SIGKILL")
-		stop := measureStop(ctx, node, pod, "sidecar", "main")
+		stop := measureStop(ctx, f, node, pod, "sidecar", "main")
 		expectKubeletStopped(stop, kubeletStopBound, 5*time.Second)
 		// SIGKILL comes at the end of the grace period, not before.
 		gomega.Expect(stop.runtime()).To(gomega.BeNumerically(">=", stop.timeout), "killed before its grace period ended: %s", stop)
@@ -187,7 +187,7 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		// The first kubelet asked in time with the pod's grace period; the
 		// restarted one takes over the termination, and SIGKILL comes
 		// within two grace periods of the keystone's exit.
-		stop := measureStop(ctx, node, pod, "sidecar", "main")
+		stop := measureStop(ctx, f, node, pod, "sidecar", "main")
 		expectKubeletStopped(stop, kubeletStopBound, 20*time.Second)
 		expectStoppedWithin(stop, 40*time.Second)
 	})

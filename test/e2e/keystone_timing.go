@@ -32,6 +32,7 @@ type stopTiming struct {
 	requested time.Time // containerd received StopContainer
 	timeout   time.Duration
 	finished  time.Time
+	slowdown  slowdown // of the node, for the bounds
 }
 
 func (s stopTiming) kubelet() time.Duration { return s.requested.Sub(s.from) }
@@ -67,13 +68,14 @@ func stopRequests(ctx context.Context, node string, pod *v1.Pod) map[string]node
 
 // measureStop reads how container was stopped after the container named
 // after had finished ("main" is the keystone).
-func measureStop(ctx context.Context, node string, pod *v1.Pod, container, after string) stopTiming {
+func measureStop(ctx context.Context, f *framework.Framework, node string, pod *v1.Pod, container, after string) stopTiming {
 	statuses := runtimeStatuses(ctx, node, pod)
 	c, ok := statuses[container]
 	gomega.Expect(ok).To(gomega.BeTrueBecause("the runtime on %s has no container %s of pod %s", node, container, pod.Name))
 	prev, ok := statuses[after]
 	gomega.Expect(ok).To(gomega.BeTrueBecause("the runtime on %s has no container %s of pod %s", node, after, pod.Name))
-	t := stopTiming{container: container, after: after, from: prev.FinishedAt.Time, finished: c.FinishedAt.Time}
+	t := stopTiming{container: container, after: after, from: prev.FinishedAt.Time, finished: c.FinishedAt.Time,
+		slowdown: nodeSlowdown(ctx, f.ClientSet, node)}
 	if after == "main" {
 		t.after = "the keystone"
 	}
@@ -97,13 +99,18 @@ func stopTimeout(pod *v1.Pod) time.Duration {
 // expectKubeletStopped checks the kubelet's own part: it asked promptly,
 // with the grace period it should.
 func expectKubeletStopped(t stopTiming, bound, timeout time.Duration) {
+	bound = t.slowdown.of(bound)
 	gomega.Expect(t.kubelet()).To(gomega.BeNumerically("<=", bound), "the kubelet's part is too slow: %s", t)
 	gomega.Expect(t.timeout).To(gomega.Equal(timeout), "the grace period the kubelet passed: %s", t)
 }
 
 // expectStoppedWithin is the end-to-end check; its message says which
-// side took the time.
+// side took the time. On a slow node only the part beyond the grace
+// period grows: the runtime waits that out at any speed.
 func expectStoppedWithin(t stopTiming, bound time.Duration) {
+	if bound > t.timeout {
+		bound = t.timeout + t.slowdown.of(bound-t.timeout)
+	}
 	side := "the runtime"
 	if t.kubelet() > t.runtime() {
 		side = "the kubelet"

@@ -139,12 +139,13 @@ var _ = ginkgo.Describe("Evented PLEG", framework.WithFeatureGate(kubefeatures.E
 			e2epod.NewPodClient(f).Create(ctx, shortPod(node, name, scriptWritingName(name)))
 			names = append(names, name)
 		}
-		checkAgainstRuntime(ctx, node, waitSettled(ctx, f, names, 2*time.Minute))
+		slow := nodeSlowdown(ctx, f.ClientSet, node)
+		checkAgainstRuntime(ctx, node, waitSettled(ctx, f, names, slow.of(2*time.Minute)))
 		for _, name := range names {
 			framework.ExpectNoError(f.ClientSet.CoreV1().Pods(f.Namespace.Name).Delete(ctx, name, metav1.DeleteOptions{}))
 		}
 		for _, name := range names {
-			framework.ExpectNoError(e2epod.WaitForPodNotFoundInNamespace(ctx, f.ClientSet, name, f.Namespace.Name, time.Minute))
+			framework.ExpectNoError(e2epod.WaitForPodNotFoundInNamespace(ctx, f.ClientSet, name, f.Namespace.Name, slow.of(time.Minute)))
 		}
 		elapsed := time.Since(start)
 		relists := kubeletMetric(ctx, f, node, "kubelet_pleg_relist_duration_seconds_count") - relistsBefore

@@ -42,7 +42,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
-.PHONY: all build plugins patched test unit integration verify clean codegen version etcd \
+.PHONY: all build plugins patched cgo-deps test unit integration verify clean codegen version etcd \
 	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
 	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push \
 	vm-worker vm-worker-down vm-e2e
@@ -58,13 +58,20 @@ $(TOOLS)/patchtree: $(shell find hack/patchtree internal/patchtree internal/exec
 	@mkdir -p $(TOOLS)
 	GOWORK=off go build -o $@ ./hack/patchtree
 
-patched: $(TOOLS)/patchtree
+patched: $(TOOLS)/patchtree cgo-deps
 	@$(TOOLS)/patchtree -root $(CURDIR) -out $(OUT) apply
+
+# The kubelet is built with cgo: it reads the journal through sd-journal's
+# header (libsystemd-dev here) and dlopens libsystemd.so.0 on the node.
+# Everything else stays static.
+cgo-deps:
+	@dpkg -s libsystemd-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libsystemd-dev; }
 
 build: patched
 	@mkdir -p $(BIN)
 	@echo "building $(COMPONENTS) $(VERSION)"
-	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(COMPONENTS))
+	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(filter-out kubelet,$(COMPONENTS)))
+	CGO_ENABLED=1 go build -trimpath -tags $(GO_TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/kubelet
 	@$(BIN)/kubelet --version
 
 # The kubectl commands of ours, also as krew-style plugins.

@@ -17,8 +17,9 @@ import (
 // features needs. The GA features are locked on upstream and need nothing.
 func DefaultGates() map[string]bool {
 	return map[string]bool{
-		string(kubenextfeatures.KeystoneContainers): true,
-		string(kubefeatures.EventedPLEG):            true,
+		string(kubenextfeatures.KeystoneContainers):    true,
+		string(kubenextfeatures.NodeLogQueryInProcess): true,
+		string(kubefeatures.EventedPLEG):               true,
 	}
 }
 

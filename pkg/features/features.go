@@ -29,6 +29,15 @@ const (
 	//
 	// kep: https://kep.k8s.io/2872 (never merged upstream)
 	KeystoneContainers featuregate.Feature = "KeystoneContainers"
+
+	// NodeLogQueryInProcess makes the kubelet answer node log queries for
+	// services by reading the journal itself (sd-journal, through cgo)
+	// instead of starting journalctl for every query, bounds how many
+	// queries run at once and how much one may write, and lets a query
+	// follow the journal. File queries under /var/log are unchanged.
+	//
+	// kep: https://kep.k8s.io/2258 (upstream shells out to journalctl)
+	NodeLogQueryInProcess featuregate.Feature = "NodeLogQueryInProcess"
 )
 
 // forkBase is the upstream minor release our gates were introduced against.
@@ -38,6 +47,9 @@ var forkBase = version.MustParse("1.37")
 
 var versionedGates = map[featuregate.Feature]featuregate.VersionedSpecs{
 	KeystoneContainers: {
+		{Version: forkBase, Default: false, PreRelease: featuregate.Alpha},
+	},
+	NodeLogQueryInProcess: {
 		{Version: forkBase, Default: false, PreRelease: featuregate.Alpha},
 	},
 }

@@ -101,8 +101,12 @@ func (o BuildOptions) Packages(v Version) ([]debPackage, error) {
 			"upstream's sources and kubenext's patches.",
 		// kubernetes-cni as upstream's kubelet >= 1.28 asks; mount (mount,
 		// losetup) and util-linux for the volume code and kubeadm's
-		// preflight; iptables and iproute2 for the host's networking.
-		Depends: []string{"kubernetes-cni (>= 1.2.0)", "iptables (>= 1.8.4)", "iproute2", "mount", "util-linux"},
+		// preflight; iptables and iproute2 for the host's networking. Our
+		// kubelet links glibc (cgo, for the in-process journal reader) and
+		// reads the journal with libsystemd0, without which it falls back
+		// to journalctl and says so (docs/node-logs.md).
+		Depends:    []string{"libc6 (>= 2.34)", "kubernetes-cni (>= 1.2.0)", "iptables (>= 1.8.4)", "iproute2", "mount", "util-linux"},
+		Recommends: []string{"libsystemd0"},
 		Files: []debFile{
 			exe("/usr/bin/kubelet", bin("kubelet")),
 			plain("/usr/lib/systemd/system/kubelet.service", "kubelet.service"),

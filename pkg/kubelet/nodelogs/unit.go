@@ -7,25 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"strings"
+
+	"github.com/kubenext/kubenext/pkg/kubelet/nodelogs/journal"
 )
-
-// unitTypes are systemd's unit type suffixes. A query that already ends in
-// one names that unit; anything else is a service, as journalctl --unit
-// would read it.
-var unitTypes = []string{
-	".service", ".socket", ".target", ".device", ".mount", ".automount",
-	".swap", ".timer", ".path", ".slice", ".scope",
-}
-
-// UnitName returns the systemd unit a log query refers to.
-func UnitName(query string) string {
-	for _, suffix := range unitTypes {
-		if strings.HasSuffix(query, suffix) && len(query) > len(suffix) {
-			return query
-		}
-	}
-	return query + ".service"
-}
 
 // JournalHasUnit reports whether the output of
 // `journalctl --field _SYSTEMD_UNIT` (one unit per line) lists the unit that
@@ -36,7 +20,7 @@ func JournalHasUnit(journalUnits []byte, query string) bool {
 	if query == "" {
 		return false
 	}
-	want := UnitName(query)
+	want := journal.UnitName(query)
 	sc := bufio.NewScanner(bytes.NewReader(journalUnits))
 	for sc.Scan() {
 		if strings.TrimSpace(sc.Text()) == want {

@@ -33,17 +33,3 @@ func TestJournalHasUnitEmptyJournal(t *testing.T) {
 		t.Fatal("an empty unit list must not match")
 	}
 }
-
-func TestUnitName(t *testing.T) {
-	for query, want := range map[string]string{
-		"kubelet":         "kubelet.service",
-		"kubelet.service": "kubelet.service",
-		"kubelet.slice":   "kubelet.slice",
-		"foo.bar":         "foo.bar.service",
-		"getty@tty1":      "getty@tty1.service",
-	} {
-		if got := UnitName(query); got != want {
-			t.Errorf("UnitName(%q) = %q, want %q", query, got, want)
-		}
-	}
-}

@@ -35,21 +35,23 @@ func (c countingJournal) Close() error {
 // emptyJournal has no entries at all.
 type emptyJournal struct{}
 
-func (emptyJournal) AddMatch(string) error                    { return nil }
-func (emptyJournal) AddDisjunction() error                    { return nil }
-func (emptyJournal) AddConjunction() error                    { return nil }
-func (emptyJournal) FlushMatches()                            {}
-func (emptyJournal) SeekHead() error                          { return nil }
-func (emptyJournal) SeekTail() error                          { return nil }
-func (emptyJournal) SeekRealtimeUsec(uint64) error            { return nil }
-func (emptyJournal) Next() (uint64, error)                    { return 0, nil }
-func (emptyJournal) Previous() (uint64, error)                { return 0, nil }
-func (emptyJournal) PreviousSkip(uint64) (uint64, error)      { return 0, nil }
-func (emptyJournal) GetDataValue(string) (string, error)      { return "", errors.New("no entry") }
-func (emptyJournal) GetRealtimeUsec() (uint64, error)         { return 0, errors.New("no entry") }
-func (emptyJournal) GetUniqueValues(string) ([]string, error) { return []string{"kubelet.service"}, nil }
-func (emptyJournal) Wait(time.Duration) int                   { return 0 }
-func (emptyJournal) Close() error                             { return nil }
+func (emptyJournal) AddMatch(string) error               { return nil }
+func (emptyJournal) AddDisjunction() error               { return nil }
+func (emptyJournal) AddConjunction() error               { return nil }
+func (emptyJournal) FlushMatches()                       {}
+func (emptyJournal) SeekHead() error                     { return nil }
+func (emptyJournal) SeekTail() error                     { return nil }
+func (emptyJournal) SeekRealtimeUsec(uint64) error       { return nil }
+func (emptyJournal) Next() (uint64, error)               { return 0, nil }
+func (emptyJournal) Previous() (uint64, error)           { return 0, nil }
+func (emptyJournal) PreviousSkip(uint64) (uint64, error) { return 0, nil }
+func (emptyJournal) GetDataValue(string) (string, error) { return "", errors.New("no entry") }
+func (emptyJournal) GetRealtimeUsec() (uint64, error)    { return 0, errors.New("no entry") }
+func (emptyJournal) GetUniqueValues(string) ([]string, error) {
+	return []string{"kubelet.service"}, nil
+}
+func (emptyJournal) Wait(time.Duration) int { return 0 }
+func (emptyJournal) Close() error           { return nil }
 
 func withJournal(t *testing.T, open func() (journal.Reader, error)) {
 	t.Helper()

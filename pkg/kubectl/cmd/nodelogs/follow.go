@@ -108,7 +108,7 @@ func (o *NodeLogsOptions) follow(ctx context.Context, nodes []string, prefix boo
 			}
 			delete(lastFailed, node)
 			c := cursors[node]
-			perNode = append(perNode, c.Fresh(splitLines(node, r.body, pollStarted)))
+			perNode = append(perNode, c.Fresh(inTimeOrder(splitLines(node, r.body, pollStarted))))
 			c.StartAtIfEmpty(pollStarted)
 		}
 		return writeLines(o.Out, mergeByTime(perNode), prefix)

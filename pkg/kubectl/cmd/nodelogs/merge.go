@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -60,6 +61,52 @@ func splitLines(node string, output []byte, now time.Time) []LogLine {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// inTimeOrder returns one node's lines oldest first, whatever order the
+// kubelet answered in: journalctl 252 prints a pattern combined with
+// tailLines newest first, and an upstream kubelet passes that on, so
+// without this its lines would merge out of order. Lines travel with the
+// timestamped line they follow (an entry's continuation lines); lines
+// before the first timestamp stay first. Already ordered input is
+// returned as it is.
+func inTimeOrder(lines []LogLine) []LogLine {
+	sorted := true
+	var last time.Time
+	for _, l := range lines {
+		if l.HasOwnTime {
+			if l.Time.Before(last) {
+				sorted = false
+				break
+			}
+			last = l.Time
+		}
+	}
+	if sorted {
+		return lines
+	}
+	var groups [][]LogLine
+	for _, l := range lines {
+		if l.HasOwnTime || len(groups) == 0 {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], l)
+	}
+	head := 0
+	if !groups[0][0].HasOwnTime {
+		head = 1
+	}
+	slices.SortStableFunc(groups[head:], func(a, b []LogLine) int { return a[0].Time.Compare(b[0].Time) })
+	out := make([]LogLine, 0, len(lines))
+	for _, g := range groups {
+		for i := range g {
+			if !g[i].HasOwnTime && i > 0 {
+				g[i].Time = g[0].Time
+			}
+		}
+		out = append(out, g...)
+	}
+	return out
 }
 
 // mergeByTime interleaves the per-node line lists in time order. Each input

@@ -104,3 +104,30 @@ func TestFollowCursorStartsAtPollTimeWhenEmpty(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func TestInTimeOrderTurnsANewestFirstAnswerAround(t *testing.T) {
+	// journalctl 252's answer to pattern + tailLines: newest first, each
+	// entry's continuation line after it.
+	newestFirst := splitLines("n1", []byte(
+		"Nov 26 20:00:03.000000 n1 app[1]: three\n"+
+			"                                 three, continued\n"+
+			"Nov 26 20:00:02.000000 n1 app[1]: two\n"+
+			"Nov 26 20:00:01.000000 n1 app[1]: one\n"), testNow)
+	other := splitLines("n2", []byte("Nov 26 20:00:02.500000 n2 app[1]: n2\n"), testNow)
+	var out bytes.Buffer
+	if err := writeLines(&out, mergeByTime([][]LogLine{inTimeOrder(newestFirst), inTimeOrder(other)}), true); err != nil {
+		t.Fatal(err)
+	}
+	want := "n1: Nov 26 20:00:01.000000 n1 app[1]: one\n" +
+		"n1: Nov 26 20:00:02.000000 n1 app[1]: two\n" +
+		"n2: Nov 26 20:00:02.500000 n2 app[1]: n2\n" +
+		"n1: Nov 26 20:00:03.000000 n1 app[1]: three\n" +
+		"n1:                                  three, continued\n"
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+	ordered := splitLines("n1", []byte("-- Boot 1 --\nNov 26 20:00:01.000000 n1 a: x\nNov 26 20:00:02.000000 n1 a: y\n"), testNow)
+	if got := inTimeOrder(ordered); &got[0] != &ordered[0] {
+		t.Error("an ordered answer must be returned as it is")
+	}
+}

@@ -249,7 +249,7 @@ func (o *NodeLogsOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "error: %v\n", r.err)
 			continue
 		}
-		perNode = append(perNode, splitLines(nodes[i], r.body, now))
+		perNode = append(perNode, inTimeOrder(splitLines(nodes[i], r.body, now)))
 	}
 	if err := writeLines(o.Out, mergeByTime(perNode), prefix); err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/utils/ptr"
+
+	"github.com/kubenext/kubenext/pkg/kubelet/nodelogs/journal/journaltest"
 )
 
 const (
@@ -21,7 +23,7 @@ func kubeletLine(hms string, micro int, boot, msg string) map[string]string {
 
 // testJournal: boot A (previous) and boot B (running), kubelet and
 // containerd lines, systemd's own line about the kubelet, a coredump.
-func testJournal() *fakeJournal {
+func testJournal() *journaltest.Journal {
 	return newFakeJournal(
 		kubeletLine("10:00:00", 1, bootA, "old boot starting"),
 		kubeletLine("10:00:01", 2, bootA, "old boot ERROR here"),

@@ -144,6 +144,7 @@ func TestFormatShortPrecise(t *testing.T) {
 		{"an invalid sender timestamp is not", base("SYSLOG_IDENTIFIER", "app", "_SOURCE_REALTIME_TIMESTAMP", "x"), "Dec 01 12:00:00.000005 app: m\n"},
 		{"binary message", base("SYSLOG_IDENTIFIER", "app", "MESSAGE", "a\x00b"), "Dec 01 12:00:00.000005 app: [3B blob data]\n"},
 		{"large binary message", base("SYSLOG_IDENTIFIER", "app", "MESSAGE", strings.Repeat("\x01", 1536)), "Dec 01 12:00:00.000005 app: [1.5K blob data]\n"},
+		{"a tab is eight spaces", base("SYSLOG_IDENTIFIER", "app", "MESSAGE", "a\tb"), "Dec 01 12:00:00.000005 app: a        b\n"},
 		{"trailing newline", base("SYSLOG_IDENTIFIER", "app", "MESSAGE", "m\n"), "Dec 01 12:00:00.000005 app: m\n"},
 		{"unprintable hostname left out", base("SYSLOG_IDENTIFIER", "app", "_HOSTNAME", "a\x01"), "Dec 01 12:00:00.000005 app: m\n"},
 		{"no MESSAGE: counted, nothing printed", base("MESSAGE", ""), ""},
@@ -172,5 +173,33 @@ func TestCopyStopsWithItsContext(t *testing.T) {
 	cancel()
 	if err := Copy(ctx, &strings.Builder{}, testJournal(), Query{Services: []string{"kubelet"}}, running); err == nil {
 		t.Fatal("a cancelled query must end with its context's error")
+	}
+}
+
+func TestPatternFoldsASCIIOnly(t *testing.T) {
+	cases := []struct {
+		pattern, message string
+		match            bool
+	}{
+		{"alpha", "ALPHA", true},
+		{"alpha", "Alpha", true},
+		{"ALPHA", "alpha", false},
+		{"äöü", "ÄÖÜ", false}, // journalctl 252 on the node image
+		{"grüße", "GRüßE", true},
+		{"[a-c]x", "Bx", true},
+		{"[a-c]x", "bX", true},
+		{"k", "\u212a", false},   // Go's (?i) folds the Kelvin sign; PCRE2 without UCP does not
+		{"(?i)äöü", "ÄÖÜ", true}, // an explicit (?i) keeps Go's folding (documented)
+		{"^level=error one$", "LEVEL=error one", true},
+		{`\d+ms`, "12MS", true},
+	}
+	for _, c := range cases {
+		re, err := compilePattern(c.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", c.pattern, err)
+		}
+		if got := re.MatchString(c.message); got != c.match {
+			t.Errorf("%q on %q: %v, want %v (compiled %s)", c.pattern, c.message, got, c.match, re)
+		}
 	}
 }

@@ -126,7 +126,8 @@ func formatShortPrecise(b *strings.Builder, e entry) bool {
 		if i > 0 {
 			b.WriteString(strings.Repeat(" ", indent))
 		}
-		b.WriteString(line)
+		// journalctl prints a tab as eight spaces, whatever the column.
+		b.WriteString(strings.ReplaceAll(line, "\t", "        "))
 		b.WriteByte('\n')
 	}
 	return true

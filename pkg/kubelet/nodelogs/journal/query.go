@@ -3,6 +3,7 @@ package journal
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"time"
 )
@@ -100,14 +101,70 @@ func addMatches(r Reader, q Query, bootID string) error {
 // compilePattern compiles a query's pattern as journalctl --grep reads it
 // with its default --case-sensitive=auto: a pattern with an upper-case
 // ASCII letter matches case-sensitively, any other case-insensitively.
-// The kubelet already refused patterns Go cannot parse, so the patterns
-// that reach here are RE2's subset of PCRE2.
+// journalctl 252's PCRE2 runs in UTF mode without Unicode properties, so
+// its caseless matching folds ASCII letters only ("äöü" does not match
+// "ÄÖÜ", measured on the node image); Go's (?i) folds all of Unicode, so
+// the pattern's literals and classes get their ASCII case partners
+// instead. The kubelet already refused patterns Go cannot parse, so the
+// patterns that reach here are RE2's subset of PCRE2.
 func compilePattern(pattern string) (*regexp.Regexp, error) {
 	if pattern == "" {
 		return nil, nil
 	}
-	if !strings.ContainsAny(pattern, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-		pattern = "(?i)" + pattern
+	if strings.ContainsAny(pattern, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		return regexp.Compile(pattern)
 	}
-	return regexp.Compile(pattern)
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, err
+	}
+	foldASCII(re)
+	return regexp.Compile(re.String())
+}
+
+// foldASCII makes re match ASCII letters in either case. A group the
+// pattern itself marks (?i) keeps Go's folding.
+func foldASCII(re *syntax.Regexp) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return
+		}
+		subs := make([]*syntax.Regexp, 0, len(re.Rune))
+		for _, r := range re.Rune {
+			if partner, ok := asciiPartner(r); ok {
+				subs = append(subs, &syntax.Regexp{Op: syntax.OpCharClass, Rune: []rune{r, r, partner, partner}, Flags: re.Flags})
+			} else {
+				subs = append(subs, &syntax.Regexp{Op: syntax.OpLiteral, Rune: []rune{r}, Flags: re.Flags})
+			}
+		}
+		*re = syntax.Regexp{Op: syntax.OpConcat, Sub: subs, Flags: re.Flags}
+		return
+	case syntax.OpCharClass:
+		ranges := re.Rune
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for _, letters := range [][2]rune{{'a', 'z'}, {'A', 'Z'}} {
+				lo, hi := max(re.Rune[i], letters[0]), min(re.Rune[i+1], letters[1])
+				if lo <= hi {
+					plo, _ := asciiPartner(lo)
+					phi, _ := asciiPartner(hi)
+					ranges = append(ranges, plo, phi)
+				}
+			}
+		}
+		re.Rune = ranges
+	}
+	for _, sub := range re.Sub {
+		foldASCII(sub)
+	}
+}
+
+func asciiPartner(r rune) (rune, bool) {
+	switch {
+	case 'a' <= r && r <= 'z':
+		return r - 'a' + 'A', true
+	case 'A' <= r && r <= 'Z':
+		return r - 'A' + 'a', true
+	}
+	return r, false
 }

@@ -191,3 +191,49 @@ func TestLimitsFromEnv(t *testing.T) {
 		t.Errorf("bad values must keep the defaults: got %d, %d", cap(l.slots), l.MaxBytes)
 	}
 }
+
+func TestServeFollowRefusesWhatCannotBeFollowed(t *testing.T) {
+	featuregatetesting.SetFeatureGateDuringTest(t, utilfeature.DefaultFeatureGate, features.NodeLogQueryInProcess, true)
+	withJournal(t, func() (journal.Reader, error) { return emptyJournal{}, nil })
+	until := time.Now()
+	for name, c := range map[string]struct {
+		files []string
+		q     Query
+		says  string
+	}{
+		"a file":    {[]string{"/var/log/dpkg.log"}, Query{}, "not files"},
+		"no unit":   {nil, Query{}, "name a service"},
+		"untilTime": {nil, Query{Services: []string{"kubelet"}, UntilTime: &until}, "untilTime"},
+	} {
+		rec := httptest.NewRecorder()
+		ServeFollow(rec, httptest.NewRequest(http.MethodGet, "/logs/?follow=true", nil), c.files, c.q)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.says) {
+			t.Errorf("%s: %d %q", name, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+func TestServeFollowStreamsUntilTheClientLeaves(t *testing.T) {
+	featuregatetesting.SetFeatureGateDuringTest(t, utilfeature.DefaultFeatureGate, features.NodeLogQueryInProcess, true)
+	withJournal(t, func() (journal.Reader, error) { return emptyJournal{}, nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest(http.MethodGet, "/logs/?query=kubelet&follow=true", nil).WithContext(ctx)
+	if !FollowRequested(req) {
+		t.Fatal("follow=true with the gate on and a journal must stream")
+	}
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		ServeFollow(rec, req, nil, Query{Services: []string{"kubelet"}})
+		close(done)
+	}()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follow went on after its client left")
+	}
+	if rec.Header().Get(FollowHeader) != "stream" || rec.Code != http.StatusOK {
+		t.Errorf("%d %v", rec.Code, rec.Header())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/klog/v2"
@@ -17,25 +18,31 @@ import (
 // The load bounds of a kubelet with NodeLogQueryInProcess on. Each can be
 // set in the kubelet's environment (a systemd drop-in on a machine):
 //
-//	KUBENEXT_NODE_LOG_MAX_QUERIES  log queries answered at once (default 8)
+//	KUBENEXT_NODE_LOG_MAX_QUERIES  log queries answered at once (default 8;
+//	                               a follow holds its slot while it streams)
 //	KUBENEXT_NODE_LOG_MAX_BYTES    what one answer may write (default 256 MiB)
+//	KUBENEXT_NODE_LOG_MAX_FOLLOW   how long one follow streams (default 4h,
+//	                               the kubelet's streamingConnectionIdleTimeout)
 const (
 	maxQueriesEnv     = "KUBENEXT_NODE_LOG_MAX_QUERIES"
 	maxBytesEnv       = "KUBENEXT_NODE_LOG_MAX_BYTES"
+	maxFollowEnv      = "KUBENEXT_NODE_LOG_MAX_FOLLOW"
 	defaultMaxQueries = 8
 	defaultMaxBytes   = 256 << 20
+	defaultMaxFollow  = 4 * time.Hour
 )
 
 // Limits bounds the node log queries one kubelet serves.
 type Limits struct {
-	slots    chan struct{}
-	MaxBytes int64
+	slots     chan struct{}
+	MaxBytes  int64
+	MaxFollow time.Duration
 }
 
 // NewLimits returns limits for maxQueries concurrent queries of at most
 // maxBytes each.
 func NewLimits(maxQueries int, maxBytes int64) *Limits {
-	return &Limits{slots: make(chan struct{}, maxQueries), MaxBytes: maxBytes}
+	return &Limits{slots: make(chan struct{}, maxQueries), MaxBytes: maxBytes, MaxFollow: defaultMaxFollow}
 }
 
 // limitsFromEnv reads the environment once; a value that does not parse
@@ -56,7 +63,15 @@ func limitsFromEnv(getenv func(string) string) *Limits {
 			klog.ErrorS(nil, "ignoring a bad node log output limit; want a positive number of bytes", "variable", maxBytesEnv, "value", v, "using", bytes)
 		}
 	}
-	return NewLimits(queries, bytes)
+	l := NewLimits(queries, bytes)
+	if v := getenv(maxFollowEnv); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			l.MaxFollow = d
+		} else {
+			klog.ErrorS(nil, "ignoring a bad node log follow limit; want a positive duration such as 30m", "variable", maxFollowEnv, "value", v, "using", l.MaxFollow)
+		}
+	}
+	return l
 }
 
 var kubeletLimits = limitsFromEnv(os.Getenv)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // followCursor remembers, for one node, how far --follow has printed.
@@ -75,6 +77,42 @@ func (c *followCursor) Fresh(lines []LogLine) []LogLine {
 // It returns when ctx is cancelled; the error then names the nodes whose
 // last poll failed, since their output may be incomplete.
 func (o *NodeLogsOptions) follow(ctx context.Context, nodes []string, prefix bool) error {
+	streams, polled := o.openStreams(ctx, nodes)
+	for _, node := range nodes {
+		if _, ok := streams[node]; ok {
+			fmt.Fprintf(o.ErrOut, "%s: following in the kubelet (streamed)\n", node)
+		} else {
+			fmt.Fprintf(o.ErrOut, "%s: the kubelet does not stream; polling every %v\n", node, o.PollInterval)
+		}
+	}
+	if len(streams) == 0 {
+		return o.poll(ctx, polled, prefix)
+	}
+	var group errgroup.Group
+	var streamed map[string]error
+	group.Go(func() error {
+		streamed = o.copyStreams(ctx, streams, prefix)
+		return nil
+	})
+	var pollErr error
+	if len(polled) > 0 {
+		pollErr = o.poll(ctx, polled, prefix)
+	}
+	_ = group.Wait()
+	var failed []*NodeError
+	for _, node := range nodes {
+		if err, ok := streamed[node]; ok {
+			failed = append(failed, &NodeError{Node: node, Err: fmt.Errorf("the kubelet's stream ended (%w); run the command again to go on", err)})
+		}
+	}
+	if pollErr != nil {
+		return pollErr
+	}
+	return summarize(failed, len(nodes))
+}
+
+// poll follows nodes whose kubelet does not stream.
+func (o *NodeLogsOptions) poll(ctx context.Context, nodes []string, prefix bool) error {
 	cursors := make(map[string]*followCursor, len(nodes))
 	for _, node := range nodes {
 		cursors[node] = &followCursor{}

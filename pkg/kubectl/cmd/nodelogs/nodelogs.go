@@ -124,7 +124,7 @@ func newCmdNodeLogs(f cmdutil.Factory, o *NodeLogsOptions) *cobra.Command {
 	flags.StringVarP(&o.Pattern, "grep", "g", "", "Only lines matching this regular expression (the kubelet's pattern)")
 	flags.IntVar(&o.Boot, "boot", 0, "Boot to show: 0 the current one, -1 the previous one, ...")
 	flags.BoolVar(&o.Raw, "raw", false, "Print the node's answer untouched (exactly one node)")
-	flags.BoolVarP(&o.Follow, "follow", "f", false, "Keep polling for new lines every 2s")
+	flags.BoolVarP(&o.Follow, "follow", "f", false, "Keep printing new lines: streamed by kubelets that offer it (kubenext, NodeLogQueryInProcess), polled every 2s on others")
 	flags.BoolVar(&o.Prefix, "prefix", false, "Prefix lines with the node name even for a single node")
 	flags.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "Nodes queried at the same time")
 	return cmd

@@ -226,6 +226,12 @@ func TestFollowPollsWithMovingCursor(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
 	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("follow") == "true" {
+			// An upstream kubelet ignores follow and answers once, without
+			// the stream header: kubectl polls it.
+			fmt.Fprint(w, answers[0])
+			return
+		}
 		mu.Lock()
 		answer := answers[min(calls, len(answers)-1)]
 		calls++
@@ -271,6 +277,10 @@ func TestFollowPollsWithMovingCursor(t *testing.T) {
 		t.Fatalf("got %q want %q", out, want)
 	}
 	got := api.seen()
+	if got[0] != "/api/v1/nodes/n1/proxy/logs/?follow=true&query=kubelet&tailLines=10" {
+		t.Fatalf("-f first asks the kubelet to stream: %s", got[0])
+	}
+	got = got[1:]
 	if got[0] != "/api/v1/nodes/n1/proxy/logs/?query=kubelet&tailLines=10" {
 		t.Fatalf("first poll %s", got[0])
 	}
@@ -307,5 +317,32 @@ func TestMaxParallelBoundsRequestsInFlight(t *testing.T) {
 	}
 	if strings.Count(out, "kubelet[1]: hi") != 5 {
 		t.Fatalf("every node must be printed: %q", out)
+	}
+}
+
+func TestFollowStreamsFromAKubeletThatOffersIt(t *testing.T) {
+	api := &fakeAPIServer{handle: func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("follow") != "true" {
+			t.Errorf("polled a streaming kubelet: %s", r.URL)
+			return
+		}
+		w.Header().Set("Kubenext-Log-Follow", "stream")
+		fmt.Fprint(w, "Nov 26 20:00:01.100000 n1 kubelet[1]: a\nNov 26 20:00:02.000000 n1 kubelet[1]: b\n")
+		// The stream then ends, as at the kubelet's follow bound.
+	}}
+	f := api.start(t)
+	o := NewNodeLogsOptions(genericiooptions.IOStreams{})
+	out, errOut, err := runNodeLogs(t, context.Background(), f, o, "n1", "-q", "kubelet", "-f")
+	if want := "Nov 26 20:00:01.100000 n1 kubelet[1]: a\nNov 26 20:00:02.000000 n1 kubelet[1]: b\n"; out != want {
+		t.Errorf("got %q want %q", out, want)
+	}
+	if !strings.Contains(errOut, "n1: following in the kubelet (streamed)") {
+		t.Errorf("kubectl must say it streams: %q", errOut)
+	}
+	if err == nil || !strings.Contains(err.Error(), "stream ended") {
+		t.Errorf("an ended stream must be reported: %v", err)
+	}
+	if got := api.seen(); len(got) != 1 {
+		t.Errorf("requests %v", got)
 	}
 }

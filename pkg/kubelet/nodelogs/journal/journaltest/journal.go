@@ -21,11 +21,23 @@ type Journal struct {
 	cur     int // index of the current entry, or -1
 	gap     int // with cur == -1: Next looks from gap, Previous before it
 	closed  bool
+	// appended wakes Wait; Append is called from the reader's goroutine
+	// (a flush callback), as the journal is not safe for concurrent use.
+	appended chan struct{}
 }
 
 // New returns a journal of entries, in journal order.
 func New(entries ...map[string]string) *Journal {
-	return &Journal{entries: entries, cur: -1}
+	return &Journal{entries: entries, cur: -1, appended: make(chan struct{}, 1)}
+}
+
+// Append adds an entry at the end, as journald does, and wakes Wait.
+func (j *Journal) Append(e map[string]string) {
+	j.entries = append(j.entries, e)
+	select {
+	case j.appended <- struct{}{}:
+	default:
+	}
 }
 
 // Closed reports whether Close was called.
@@ -173,8 +185,17 @@ func (j *Journal) GetUniqueValues(field string) ([]string, error) {
 	return out, nil
 }
 
-func (j *Journal) Wait(time.Duration) int { return 0 }
-func (j *Journal) Close() error           { j.closed = true; return nil }
+// Wait returns 1 (SD_JOURNAL_APPEND) once an entry was appended, or 0
+// (SD_JOURNAL_NOP) after timeout.
+func (j *Journal) Wait(timeout time.Duration) int {
+	select {
+	case <-j.appended:
+		return 1
+	case <-time.After(timeout):
+		return 0
+	}
+}
+func (j *Journal) Close() error { j.closed = true; return nil }
 
 func realtimeOf(e map[string]string) uint64 {
 	u, _ := strconv.ParseUint(e["__REALTIME"], 10, 64)

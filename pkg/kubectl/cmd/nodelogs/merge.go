@@ -45,22 +45,68 @@ func parseJournalTimestamp(line string, now time.Time) (time.Time, bool) {
 	return withYear, true
 }
 
+// lineReader reads one node's answer line by line, with each line's
+// ordering time, so that a merge holds one line per node rather than
+// every node's whole answer.
+type lineReader struct {
+	node    string
+	scanner *bufio.Scanner
+	now     time.Time
+	last    time.Time
+	head    LogLine // the line read last, valid while ok
+	ok      bool
+}
+
+func newLineReader(node string, r io.Reader, now time.Time) *lineReader {
+	scanner := bufio.NewScanner(r)
+	scanner.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	l := &lineReader{node: node, scanner: scanner, now: now}
+	l.advance()
+	return l
+}
+
+func (l *lineReader) advance() {
+	if l.ok = l.scanner.Scan(); !l.ok {
+		return
+	}
+	text := l.scanner.Text()
+	l.head = LogLine{Node: l.node, Text: text, Time: l.last}
+	if ts, ok := parseJournalTimestamp(text, l.now); ok {
+		l.head.Time, l.head.HasOwnTime = ts, true
+		l.last = ts
+	}
+}
+
+// err is what ended the answer early, nil at its end.
+func (l *lineReader) err() error { return l.scanner.Err() }
+
 // splitLines cuts one node's output into lines with their ordering times.
 func splitLines(node string, output []byte, now time.Time) []LogLine {
 	var lines []LogLine
-	var last time.Time
-	scanner := bufio.NewScanner(bytes.NewReader(output))
-	scanner.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for scanner.Scan() {
-		text := scanner.Text()
-		line := LogLine{Node: node, Text: text, Time: last}
-		if ts, ok := parseJournalTimestamp(text, now); ok {
-			line.Time, line.HasOwnTime = ts, true
-			last = ts
-		}
-		lines = append(lines, line)
+	for l := newLineReader(node, bytes.NewReader(output), now); l.ok; l.advance() {
+		lines = append(lines, l.head)
 	}
 	return lines
+}
+
+// mergeStreams writes the lines of readers in time order while it reads
+// them: the same k-way merge as mergeByTime, with one line per node in
+// memory.
+func mergeStreams(out io.Writer, readers []*lineReader, prefix bool) error {
+	w := bufio.NewWriterSize(out, 64*1024)
+	for {
+		best := -1
+		for i, r := range readers {
+			if r.ok && (best < 0 || r.head.Time.Before(readers[best].head.Time)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return w.Flush()
+		}
+		writeLine(w, readers[best].head, prefix)
+		readers[best].advance()
+	}
 }
 
 // inTimeOrder returns one node's lines oldest first, whatever order the
@@ -138,12 +184,16 @@ func mergeByTime(perNode [][]LogLine) []LogLine {
 func writeLines(out io.Writer, lines []LogLine, prefix bool) error {
 	w := bufio.NewWriter(out)
 	for _, line := range lines {
-		if prefix {
-			w.WriteString(line.Node)
-			w.WriteString(": ")
-		}
-		w.WriteString(line.Text)
-		w.WriteByte('\n')
+		writeLine(w, line, prefix)
 	}
 	return w.Flush()
+}
+
+func writeLine(w *bufio.Writer, line LogLine, prefix bool) {
+	if prefix {
+		w.WriteString(line.Node)
+		w.WriteString(": ")
+	}
+	w.WriteString(line.Text)
+	w.WriteByte('\n')
 }

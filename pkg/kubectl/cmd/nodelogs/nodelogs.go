@@ -239,6 +239,9 @@ func (o *NodeLogsOptions) Run(ctx context.Context) error {
 	if o.Follow {
 		return o.follow(ctx, nodes, prefix)
 	}
+	if o.canStream(len(nodes)) {
+		return o.runStreaming(ctx, nodes, prefix)
+	}
 	results := o.fetchAll(ctx, nodes, func(string) LogQuery { return o.query })
 	var perNode [][]LogLine
 	var failed []*NodeError
@@ -252,6 +255,74 @@ func (o *NodeLogsOptions) Run(ctx context.Context) error {
 		perNode = append(perNode, inTimeOrder(splitLines(nodes[i], r.body, now)))
 	}
 	if err := writeLines(o.Out, mergeByTime(perNode), prefix); err != nil {
+		return err
+	}
+	return summarize(failed, len(nodes))
+}
+
+// canStream says whether the answers can be merged while they are read:
+// every node's answer open at once, within --max-parallel, and in time
+// order already. A pattern with --tail may come newest first from an
+// upstream kubelet (journalctl 252), and is bounded by --tail, so it is
+// read whole and put in order first.
+func (o *NodeLogsOptions) canStream(nodes int) bool {
+	return nodes <= o.MaxParallel && (o.query.Pattern == "" || o.query.TailLines == nil)
+}
+
+// runStreaming merges the nodes' answers as they arrive, holding one line
+// per node, so that 100,000-line journals do not have to fit in memory.
+func (o *NodeLogsOptions) runStreaming(ctx context.Context, nodes []string, prefix bool) error {
+	readers := make([]*lineReader, len(nodes))
+	streams := make([]io.Closer, len(nodes))
+	errs := make([]*NodeError, len(nodes))
+	defer func() {
+		for _, s := range streams {
+			if s != nil {
+				_ = s.Close()
+			}
+		}
+	}()
+	var group errgroup.Group
+	now := o.Clock.Now()
+	for i, node := range nodes {
+		group.Go(func() error {
+			stream, err := o.open(ctx, node, o.query)
+			if err != nil {
+				errs[i] = explainNodeError(node, err)
+				return nil
+			}
+			reader := bufio.NewReaderSize(stream, 64*1024)
+			if err := checkQueryServed(reader, o.query); err != nil {
+				_ = stream.Close()
+				errs[i] = explainNodeError(node, err)
+				return nil
+			}
+			streams[i] = stream
+			readers[i] = newLineReader(node, reader, now)
+			return nil
+		})
+	}
+	_ = group.Wait()
+	var open []*lineReader
+	for _, r := range readers {
+		if r != nil {
+			open = append(open, r)
+		}
+	}
+	err := mergeStreams(o.Out, open, prefix)
+	var failed []*NodeError
+	for i, node := range nodes {
+		if readers[i] != nil {
+			if readErr := readers[i].err(); readErr != nil {
+				errs[i] = explainNodeError(node, readErr)
+			}
+		}
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+			fmt.Fprintf(o.ErrOut, "error: %v\n", errs[i])
+		}
+	}
+	if err != nil {
 		return err
 	}
 	return summarize(failed, len(nodes))

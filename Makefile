@@ -422,8 +422,14 @@ bench-relist: patched
 	go test -run '^$$' -bench BenchmarkKubenextRelist -benchtime 50x k8s.io/kubernetes/pkg/kubelet/pleg
 
 # Benchmarks on the running cluster; results go to docs/benchmarks.md.
+# 100,000 journal lines on every node, read by kubectl node-logs with the
+# kubelets in process and with journalctl (the gate toggled between
+# blocks, kubelets restarted), and by journalctl in the nodes as the floor.
+NODELOGS_LINES ?= 100000
+NODELOGS_ROUNDS ?= 3
 bench-nodelogs: build
-	@bash hack/bench/nodelogs.sh $(BIN)/kubectl $(CLUSTER_DIR)/kubeconfig $(CLUSTER) 5 | tee docs/bench-nodelogs.csv
+	go run ./hack/bench/nodelogs -kubeconfig $(CLUSTER_DIR)/kubeconfig -cluster $(CLUSTER) -kubectl $(BIN)/kubectl \
+		-lines $(NODELOGS_LINES) -rounds $(NODELOGS_ROUNDS) -csv docs/bench-nodelogs.csv
 
 # Evented against generic PLEG on one worker, same run: kubelet CPU over an
 # idle period with PLEG_PODS pods, and exit-to-status latency over as many

@@ -14,6 +14,7 @@ import (
 	"io"
 	osexec "os/exec"
 	"strings"
+	"syscall"
 )
 
 // Cmd is one command, run once.
@@ -186,4 +187,19 @@ func LastLines(out string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// PeakRSS is the peak resident set, in bytes, of a host command that has
+// finished (getrusage's ru_maxrss); false for a command that did not run
+// on the host or has not finished.
+func PeakRSS(cmd Cmd) (int64, bool) {
+	h, ok := cmd.(*hostCmd)
+	if !ok || h.cmd.ProcessState == nil {
+		return 0, false
+	}
+	usage, ok := h.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, false
+	}
+	return usage.Maxrss * 1024, true // Linux reports KiB
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -34,6 +35,15 @@ type logAnswer struct {
 // proxy with the suite's own credentials and keeps the response headers,
 // which client-go's request helpers drop.
 func nodeLogsWithSource(ctx context.Context, f *framework.Framework, node string, query url.Values) logAnswer {
+	resp := openLogStream(ctx, f, node, query)
+	body, err := io.ReadAll(resp.Body)
+	framework.ExpectNoError(err)
+	return logAnswer{status: resp.StatusCode, source: resp.Header.Get(nodelogs.SourceHeader), body: string(body)}
+}
+
+// openLogStream starts a node log query and returns the open response;
+// it is closed when ctx ends.
+func openLogStream(ctx context.Context, f *framework.Framework, node string, query url.Values) *http.Response {
 	config := f.ClientConfig()
 	client, err := rest.HTTPClientFor(config)
 	framework.ExpectNoError(err)
@@ -42,10 +52,10 @@ func nodeLogsWithSource(ctx context.Context, f *framework.Framework, node string
 	framework.ExpectNoError(err)
 	resp, err := client.Do(req)
 	framework.ExpectNoError(err)
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	framework.ExpectNoError(err)
-	return logAnswer{status: resp.StatusCode, source: resp.Header.Get(nodelogs.SourceHeader), body: string(body)}
+	// Closed by the spec's cleanup, after the body was read or the stream
+	// given up.
+	ginkgo.DeferCleanup(func() { _ = resp.Body.Close() })
+	return resp
 }
 
 // journalctlArgs are the arguments upstream's kubelet gives journalctl for
@@ -96,6 +106,44 @@ var _ = ginkgo.Describe("Node log viewer in process", framework.WithFeatureGate(
 	framework.WithFeatureGate(kubenextfeatures.NodeLogQueryInProcess), needsOurKubelet, framework.WithSerial(), func() {
 		f := framework.NewDefaultFramework("nodelogs-inprocess")
 		f.NamespacePodSecurityLevel = admissionapi.LevelBaseline
+
+		ginkgo.It("streams a follow as the journal grows, and refuses a query beyond its limit with 429", func(ctx context.Context) {
+			node := nodeWithKeystoneGate(ctx, f, true)
+			unit := "kubenext-follow-" + rand.String(6)
+			journalLines(ctx, node, unit, "before the follow")
+			ginkgo.By("following " + unit)
+			follows := make([]*bufio.Scanner, 0, 8)
+			followCtx, stopFollows := context.WithCancel(ctx)
+			defer stopFollows()
+			for range 8 {
+				resp := openLogStream(followCtx, f, node, url.Values{"query": {unit}, "follow": {"true"}})
+				gomega.Expect(resp.StatusCode).To(gomega.Equal(http.StatusOK))
+				gomega.Expect(resp.Header.Get(nodelogs.FollowHeader)).To(gomega.Equal("stream"), "the kubelet on %s must stream a follow", node)
+				follows = append(follows, bufio.NewScanner(resp.Body))
+			}
+			lines := make(chan string, 16)
+			go func() {
+				defer ginkgo.GinkgoRecover()
+				for follows[0].Scan() {
+					lines <- follows[0].Text()
+				}
+				close(lines)
+			}()
+			gomega.Eventually(ctx, lines).WithTimeout(30*time.Second).Should(gomega.Receive(gomega.HaveSuffix("before the follow")), "the follow starts with the unit's lines")
+			journalLines(ctx, node, unit, "written while followed")
+			gomega.Eventually(ctx, lines).WithTimeout(30*time.Second).Should(gomega.Receive(gomega.HaveSuffix("written while followed")), "a new line reaches the follow")
+
+			ginkgo.By("a ninth query while eight follows hold every slot")
+			busy := nodeLogsWithSource(ctx, f, node, url.Values{"query": {unit}})
+			gomega.Expect(busy.status).To(gomega.Equal(http.StatusTooManyRequests), busy.body)
+			gomega.Expect(busy.body).To(gomega.ContainSubstring("8 at a time"))
+
+			ginkgo.By("the slots come back when the clients go away")
+			stopFollows()
+			gomega.Eventually(ctx, func(ctx context.Context) int {
+				return nodeLogsWithSource(ctx, f, node, url.Values{"query": {unit}, "tailLines": {"1"}}).status
+			}).WithTimeout(30 * time.Second).WithPolling(500 * time.Millisecond).Should(gomega.Equal(http.StatusOK))
+		})
 
 		ginkgo.It("answers a table of queries byte for byte as journalctl does, without running it", func(ctx context.Context) {
 			node := nodeWithKeystoneGate(ctx, f, true)

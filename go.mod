@@ -6,6 +6,7 @@ godebug default=go1.26
 
 require (
 	github.com/bluekeyes/go-gitdiff v0.9.0
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/google/cel-go v0.29.2
 	github.com/google/pprof v0.0.0-20260402051712-545e8a4df936
 	github.com/onsi/ginkgo/v2 v2.32.0
@@ -60,7 +61,6 @@ require (
 	github.com/coredns/corefile-migration v1.0.34 // indirect
 	github.com/coreos/go-oidc v2.5.0+incompatible // indirect
 	github.com/coreos/go-semver v0.3.1 // indirect
-	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
 	github.com/cyphar/filepath-securejoin v0.7.0 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/distribution/reference v0.6.0 // indirect

@@ -61,7 +61,7 @@ func TestKubeletPackage(t *testing.T) {
 	for _, want := range []string{
 		"Package: kubelet", "Version: 1.37.2-1.1+kubenext.20261201130000.2425128c8d", "Architecture: amd64",
 		"Maintainer: " + DefaultMaintainer,
-		"Depends: kubernetes-cni (>= 1.2.0), iptables (>= 1.8.4), iproute2, mount, util-linux",
+		"Depends: libc6 (>= 2.34), kubernetes-cni (>= 1.2.0), iptables (>= 1.8.4), iproute2, mount, util-linux", "Recommends: libsystemd0",
 		"postinst", "prerm", "postrm", "conffiles",
 	} {
 		if !strings.Contains(info, want) {

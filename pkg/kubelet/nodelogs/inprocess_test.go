@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -235,5 +236,31 @@ func TestServeFollowStreamsUntilTheClientLeaves(t *testing.T) {
 	}
 	if rec.Header().Get(FollowHeader) != "stream" || rec.Code != http.StatusOK {
 		t.Errorf("%d %v", rec.Code, rec.Header())
+	}
+}
+
+func TestAbandonedFollowsLeaveNoGoroutine(t *testing.T) {
+	featuregatetesting.SetFeatureGateDuringTest(t, utilfeature.DefaultFeatureGate, features.NodeLogQueryInProcess, true)
+	var mu sync.Mutex
+	open := 0
+	withJournal(t, func() (journal.Reader, error) {
+		mu.Lock()
+		open++
+		mu.Unlock()
+		return countingJournal{Reader: emptyJournal{}, open: &open, mu: &mu}, nil
+	})
+	before := runtime.NumGoroutine()
+	for range 1000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		req := httptest.NewRequest(http.MethodGet, "/logs/?query=kubelet&follow=true", nil).WithContext(ctx)
+		ServeFollow(httptest.NewRecorder(), req, nil, Query{Services: []string{"kubelet"}})
+	}
+	if open != 0 {
+		t.Errorf("%d journal handles left open by 1,000 abandoned follows", open)
+	}
+	// Nothing is started in the background; allow the runtime's own.
+	if after := runtime.NumGoroutine(); after > before+2 {
+		t.Errorf("%d goroutines after 1,000 abandoned follows, %d before", after, before)
 	}
 }

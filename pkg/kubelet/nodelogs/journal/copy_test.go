@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +203,43 @@ func TestPatternFoldsASCIIOnly(t *testing.T) {
 			t.Errorf("%q on %q: %v, want %v (compiled %s)", c.pattern, c.message, got, c.match, re)
 		}
 	}
+}
+
+// TestRealJournalLeavesNothingOpen opens this machine's journal through
+// sd-journal 1,000 times, each query abandoned by its context, and counts
+// the process's file descriptors before and after.
+func TestRealJournalLeavesNothingOpen(t *testing.T) {
+	r, err := Open()
+	if err != nil {
+		t.Skipf("no journal here: %v", err)
+	}
+	_ = r.Close()
+	before := openDescriptors(t)
+	for i := range 1000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		if i%2 == 0 {
+			cancel()
+		}
+		r, err := Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = Copy(ctx, &strings.Builder{}, r, Query{Services: []string{"kubelet"}, TailLines: ptr.To(10)}, RunningBoot)
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	if after := openDescriptors(t); after > before {
+		t.Errorf("%d file descriptors open after 1,000 queries, %d before", after, before)
+	}
+}
+
+func openDescriptors(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count descriptors: %v", err)
+	}
+	return len(entries)
 }

@@ -80,7 +80,12 @@ func (v *VM) logged(ctx context.Context, log string, argv ...string) error {
 // a cgroup v1 host turn it off), the systemd driver, as users run it, and
 // the root cgroup: kind's nodes nest the kubelet under /kubelet, which
 // kind's entrypoint creates and a machine does not have.
-const KubeletPatch = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: true\ncgroupDriver: systemd\ncgroupRoot: /\n"
+//
+// runtimeRequestTimeout is raised from 2m: under emulation a pod sandbox
+// can take longer than that to start when several start at once, and the
+// kubelet then cancels it and retries while containerd still holds the
+// name, a loop in which none of them ever starts (seen with 20 pods).
+const KubeletPatch = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: true\ncgroupDriver: systemd\ncgroupRoot: /\nruntimeRequestTimeout: 10m0s\n"
 
 // patchesDir holds kubeadm's patches in the machine.
 const patchesDir = "/etc/kubenext/kubeadm-patches"

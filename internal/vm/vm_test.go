@@ -141,7 +141,7 @@ func TestJoinConfig(t *testing.T) {
 	if strings.Contains(s, "ignorePreflightErrors") {
 		t.Errorf("preflight checks ignored on a real kernel:\n%s", s)
 	}
-	if !strings.Contains(KubeletPatch, "failCgroupV1: true") || !strings.Contains(KubeletPatch, "cgroupDriver: systemd") || !strings.Contains(KubeletPatch, "cgroupRoot: /\n") {
+	if !strings.Contains(KubeletPatch, "failCgroupV1: true") || !strings.Contains(KubeletPatch, "cgroupDriver: systemd") || !strings.Contains(KubeletPatch, "cgroupRoot: /\n") || !strings.Contains(KubeletPatch, "runtimeRequestTimeout: 10m0s") {
 		t.Error(KubeletPatch)
 	}
 }

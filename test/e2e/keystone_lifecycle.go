@@ -62,6 +62,10 @@ func terminatedState(pod *v1.Pod, name string) *v1.ContainerStateTerminated {
 }
 
 func waitForPhase(ctx context.Context, f *framework.Framework, pod *v1.Pod, phase v1.PodPhase, timeout time.Duration) *v1.Pod {
+	if pod.Spec.NodeName != "" {
+		// Starting a pod's containers on an emulated node takes minutes.
+		timeout = nodeSlowdown(ctx, f.ClientSet, pod.Spec.NodeName).of(timeout)
+	}
 	framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "phase "+string(phase), timeout,
 		func(p *v1.Pod) (bool, error) {
 			if p.Status.Phase != phase && (p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed) {

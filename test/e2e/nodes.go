@@ -33,6 +33,22 @@ const emulated slowdown = 10
 
 func (s slowdown) of(d time.Duration) time.Duration { return time.Duration(s) * d }
 
+// selectedSlowdown is the slowdown of the nodes NODE_SELECTOR keeps the
+// specs on (the slowest of them), 1 without a selector.
+func selectedSlowdown(ctx context.Context, c clientset.Interface) slowdown {
+	sel := env().NodeSelector
+	if len(sel) == 0 {
+		return 1
+	}
+	list, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
+	framework.ExpectNoError(err)
+	slowest := slowdown(1)
+	for _, n := range list.Items {
+		slowest = max(slowest, nodeSlowdown(ctx, c, n.Name))
+	}
+	return slowest
+}
+
 // nodeSlowdown reads it from the node's labels: make vm-worker labels its
 // node with the accelerator it chose.
 func nodeSlowdown(ctx context.Context, c clientset.Interface, node string) slowdown {

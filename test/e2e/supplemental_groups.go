@@ -75,7 +75,8 @@ var _ = ginkgo.Describe("Strict supplemental groups", framework.WithFeatureGate(
 	ginkgo.DescribeTable("the process gets the groups its policy allows, and the status says so",
 		func(ctx context.Context, policy v1.SupplementalGroupsPolicy, want []int64) {
 			pod := e2epod.NewPodClient(f).Create(ctx, talkPod("id-"+strings.ToLower(string(policy)), policy))
-			framework.ExpectNoError(e2epod.WaitForPodSuccessInNamespace(ctx, f.ClientSet, pod.Name, f.Namespace.Name))
+			framework.ExpectNoError(e2epod.WaitForPodSuccessInNamespaceTimeout(ctx, f.ClientSet, pod.Name, f.Namespace.Name,
+				selectedSlowdown(ctx, f.ClientSet).of(framework.PodStartTimeout)))
 			out, err := e2epod.GetPodLogs(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "id")
 			framework.ExpectNoError(err)
 			gomega.Expect(parseGroups(out)).To(gomega.Equal(want), "id -G in the container")

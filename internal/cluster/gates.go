@@ -18,6 +18,7 @@ import (
 func DefaultGates() map[string]bool {
 	return map[string]bool{
 		string(kubenextfeatures.KeystoneContainers): true,
+		string(kubenextfeatures.CELAdmissionCache):  true,
 		string(kubefeatures.EventedPLEG):            true,
 	}
 }

@@ -28,6 +28,7 @@ type Key struct {
 // Samples are one configuration's runs.
 type Samples struct {
 	NsPerOp, AllocsPerOp []float64
+	CPUNsPerOp           []float64 // the process's CPU time per op, when reported
 }
 
 // name is BenchmarkValidating/bindings=100/gate=on, with the -GOMAXPROCS
@@ -55,6 +56,7 @@ func Parse(r io.Reader) (map[Key]*Samples, error) {
 		k := Key{Plugin: m[1], Bindings: n, Gate: m[3]}
 		var ns, allocs float64
 		var haveNs, haveAllocs bool
+		var cpu []float64
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
@@ -65,6 +67,8 @@ func Parse(r io.Reader) (map[Key]*Samples, error) {
 				ns, haveNs = v, true
 			case "allocs/op":
 				allocs, haveAllocs = v, true
+			case "cpu-ns/op":
+				cpu = append(cpu, v)
 			}
 		}
 		if !haveNs || !haveAllocs {
@@ -77,6 +81,7 @@ func Parse(r io.Reader) (map[Key]*Samples, error) {
 		}
 		s.NsPerOp = append(s.NsPerOp, ns)
 		s.AllocsPerOp = append(s.AllocsPerOp, allocs)
+		s.CPUNsPerOp = append(s.CPUNsPerOp, cpu...)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -88,7 +93,7 @@ func Parse(r io.Reader) (map[Key]*Samples, error) {
 }
 
 // Median is the middle sample (the mean of the two middle ones for an even
-// count); NaN-free only for a non-empty slice.
+// count). v must not be empty.
 func Median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
@@ -100,8 +105,9 @@ func Median(v []float64) float64 {
 
 // Summary writes one line per plugin and size, mutating first, and ends
 // with the validating lines in the form issue 18 asks for:
-// bindings=<N> cpu_ratio=<off/on ns/op> allocs_ratio=<off/on allocs/op>,
-// after the per-policy CPU at 10 policies.
+// bindings=<N> cpu_ratio=<off/on ns/op> allocs_ratio=<off/on allocs/op>
+// (and process_cpu_ratio, the same for the process's CPU time per op, when
+// the benchmark reported it), after the per-policy CPU at 10 policies.
 func Summary(w io.Writer, results map[Key]*Samples) error {
 	sizes := map[string][]int{}
 	for k := range results {
@@ -116,9 +122,13 @@ func Summary(w io.Writer, results map[Key]*Samples) error {
 	}
 	line := func(plugin string, n int) string {
 		off, on := results[Key{plugin, n, "off"}], results[Key{plugin, n, "on"}]
-		return fmt.Sprintf("bindings=%d cpu_ratio=%s allocs_ratio=%s",
+		l := fmt.Sprintf("bindings=%d cpu_ratio=%s allocs_ratio=%s",
 			n, benchstat.FormatRatio(benchstat.Ratio(Median(off.NsPerOp), Median(on.NsPerOp))),
 			benchstat.FormatRatio(benchstat.Ratio(Median(off.AllocsPerOp), Median(on.AllocsPerOp))))
+		if len(off.CPUNsPerOp) > 0 && len(on.CPUNsPerOp) > 0 {
+			l += " process_cpu_ratio=" + benchstat.FormatRatio(benchstat.Ratio(Median(off.CPUNsPerOp), Median(on.CPUNsPerOp)))
+		}
+		return l
 	}
 	for _, plugin := range []string{"Mutating", "Validating"} {
 		sort.Ints(sizes[plugin])

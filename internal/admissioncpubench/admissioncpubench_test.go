@@ -13,8 +13,8 @@ BenchmarkValidating/bindings=10/gate=off-2         	     100	    220000 ns/op	  
 BenchmarkValidating/bindings=10/gate=on-2          	     100	     60000 ns/op	   10000 B/op	     300 allocs/op
 BenchmarkValidating/bindings=10/gate=off-2         	     100	    210000 ns/op	   50000 B/op	     900 allocs/op
 BenchmarkValidating/bindings=10/gate=on-2          	     100	     70000 ns/op	   10000 B/op	     300 allocs/op
-BenchmarkMutating/bindings=1/gate=off-2            	     100	     90000 ns/op	   50000 B/op	     600 allocs/op
-BenchmarkMutating/bindings=1/gate=on-2             	     100	     60000 ns/op	   10000 B/op	     300 allocs/op
+BenchmarkMutating/bindings=1/gate=off-2            	     100	     90000 ns/op	     80000 cpu-ns/op	   50000 B/op	     600 allocs/op
+BenchmarkMutating/bindings=1/gate=on-2             	     100	     60000 ns/op	     20000 cpu-ns/op	   10000 B/op	     300 allocs/op
 PASS
 `
 
@@ -27,7 +27,7 @@ func TestSummary(t *testing.T) {
 	if err := Summary(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	want := `mutating bindings=1 cpu_ratio=1.50 allocs_ratio=2.00
+	want := `mutating bindings=1 cpu_ratio=1.50 allocs_ratio=2.00 process_cpu_ratio=4.00
 validating per_policy_at_10 gate=off ns=21000
 validating per_policy_at_10 gate=on ns=6000
 bindings=10 cpu_ratio=3.50 allocs_ratio=3.00

@@ -139,7 +139,11 @@ func Summary(w io.Writer, results map[Key]*Samples) error {
 	for _, plugin := range []string{"Mutating", "Validating"} {
 		for _, gate := range []string{"off", "on"} {
 			if s, ok := results[Key{plugin, 10, gate}]; ok {
-				fmt.Fprintf(w, "%s per_policy_at_10 gate=%s ns=%.0f\n", strings.ToLower(plugin), gate, Median(s.NsPerOp)/10)
+				l := fmt.Sprintf("%s per_policy_at_10 gate=%s ns=%.0f", strings.ToLower(plugin), gate, Median(s.NsPerOp)/10)
+				if len(s.CPUNsPerOp) > 0 {
+					l += fmt.Sprintf(" process_cpu_ns=%.0f", Median(s.CPUNsPerOp)/10)
+				}
+				fmt.Fprintln(w, l)
 			}
 		}
 	}

@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched cgo-deps fuzz-nodelogs test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission tools images \
+	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission bench-admission-cpu tools images \
 	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push \
 	vm-worker vm-worker-down vm-e2e
 
@@ -134,9 +134,21 @@ test: unit integration
 # and run here against the patched tree.
 PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet k8s.io/kubernetes/pkg/kubelet/kuberuntime k8s.io/kubernetes/pkg/kubelet/pleg
 
+# Upstream's own tests of the CEL admission plugins, on the patched tree:
+# with CELAdmissionCache off (upstream's path, plus the packages the patches
+# build on), then on. The gate goes into upstream's test binaries through
+# the linker (pkg/features.linkedGates); TestLinkedGates, linked the same
+# way, shows that it did.
+CEL_PLUGIN_PKGS := k8s.io/apiserver/pkg/admission/plugin/policy/... k8s.io/apiserver/pkg/admission/plugin/cel/... \
+	k8s.io/apiserver/pkg/admission/plugin/webhook/...
+CEL_PKGS        := $(CEL_PLUGIN_PKGS) k8s.io/apiserver/pkg/admission k8s.io/apiserver/pkg/cel/...
+LINKED_GATES    := -ldflags '-X github.com/kubenext/kubenext/pkg/features.linkedGates=CELAdmissionCache=true'
+
 unit: patched
 	go test ./pkg/... ./internal/... ./hack/... ./cmd/...
 	go test -run '^(TestKubenext|FuzzKubenext)' $(PATCH_TEST_PKGS)
+	go test $(CEL_PKGS)
+	go test $(LINKED_GATES) ./pkg/features $(CEL_PLUGIN_PKGS)
 	cd hack/imagebuild && GOWORK=off go test ./...
 	cd hack/release && GOWORK=off go test ./...
 
@@ -470,6 +482,24 @@ bench-admission: build $(TOOLS)/etcd
 		go run ./hack/bench/admission -rounds $(ADMISSION_ROUNDS) -creates $(ADMISSION_CREATES) \
 		-profile '$(ADMISSION_PROFILE)' -profile-seconds 10 -profile-dir $(OUT)/bench-admission \
 		-csv docs/bench-admission.csv | tee $(OUT)/bench-admission.md
+
+# CEL admission in process (issue 18): upstream's validating and mutating
+# policy plugins driven directly (internal/celadmission: no network, no
+# etcd) with 1, 10, 100 and 1,000 policies and bindings, CELAdmissionCache
+# off and on in the same run; benchstat's table, then the ratios
+# (hack/bench/admissioncpu), then CPU profiles of gate=on at 100 and 1,000
+# in _output/bench-admission-cpu/. BENCH_CPU_COUNT=3 for a quick look.
+BENCH_CPU_COUNT ?= 10
+BENCH_CPU_FILTER ?= .
+bench-admission-cpu: patched
+	@mkdir -p $(OUT)/bench-admission-cpu
+	go test -run '^$$' -bench '$(BENCH_CPU_FILTER)' -benchmem -count $(BENCH_CPU_COUNT) -timeout 60m ./internal/celadmission \
+		| tee $(OUT)/bench-admission-cpu.txt
+	cd hack/tools && GOWORK=off go tool benchstat -col /gate $(OUT)/bench-admission-cpu.txt
+	go run ./hack/bench/admissioncpu $(OUT)/bench-admission-cpu.txt
+	@for n in 100 1000; do go test -run '^$$' -bench "BenchmarkValidating/bindings=$$n/gate=on" -benchtime 2s \
+		-o $(OUT)/bench-admission-cpu/celadmission.test -cpuprofile $(OUT)/bench-admission-cpu/validating-$$n-on.pprof ./internal/celadmission >/dev/null && \
+		echo "profile: $(OUT)/bench-admission-cpu/validating-$$n-on.pprof"; done
 
 # Specs run in a random order (every spec, not only containers), so that
 # one that depends on another's leftovers fails; GINKGO_SEED repeats an

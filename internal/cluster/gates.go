@@ -19,6 +19,7 @@ func DefaultGates() map[string]bool {
 	return map[string]bool{
 		string(kubenextfeatures.KeystoneContainers):    true,
 		string(kubenextfeatures.NodeLogQueryInProcess): true,
+		string(kubenextfeatures.CELAdmissionCache):     true,
 		string(kubefeatures.EventedPLEG):               true,
 	}
 }

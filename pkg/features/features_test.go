@@ -22,6 +22,33 @@ func TestKeystoneContainersIsAlphaAndOff(t *testing.T) {
 	}
 }
 
+func TestCELAdmissionCacheIsAlphaAndOff(t *testing.T) {
+	spec, ok := utilfeature.DefaultMutableFeatureGate.GetAll()[CELAdmissionCache]
+	if !ok {
+		t.Fatal("CELAdmissionCache is not registered")
+	}
+	if spec.PreRelease != featuregate.Alpha || spec.Default || spec.LockToDefault {
+		t.Errorf("CELAdmissionCache = %+v, want alpha, off by default, not locked", spec)
+	}
+	if linkedGates == "" && utilfeature.DefaultFeatureGate.Enabled(CELAdmissionCache) {
+		t.Error("CELAdmissionCache must be off unless enabled")
+	}
+}
+
+// TestLinkedGates runs in make unit beside upstream's plugin tests with the
+// same -ldflags, so it shows that those binaries ran with the gates on.
+func TestLinkedGates(t *testing.T) {
+	if linkedGates == "" {
+		t.Skip("no gates linked in (make unit links CELAdmissionCache=true)")
+	}
+	for _, item := range strings.Split(linkedGates, ",") {
+		name, value, _ := strings.Cut(item, "=")
+		if got, want := utilfeature.DefaultFeatureGate.Enabled(featuregate.Feature(name)), value == "true"; got != want {
+			t.Errorf("linked %s: enabled %v, want %v", item, got, want)
+		}
+	}
+}
+
 func TestGatesCanBeEnabledByFlag(t *testing.T) {
 	gate := utilfeature.DefaultMutableFeatureGate.DeepCopy()
 	if err := gate.Set("KeystoneContainers=true,EventedPLEG=true"); err != nil {

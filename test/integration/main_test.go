@@ -31,7 +31,7 @@ func run(m *testing.M) int {
 	}
 	// Starting with our gate on is itself a check: an apiserver that did
 	// not know the gate would exit at flag parsing.
-	opts.ExtraAPIServerArgs = []string{"--feature-gates=KeystoneContainers=true"}
+	opts.ExtraAPIServerArgs = []string{"--feature-gates=KeystoneContainers=true,CELAdmissionCache=true"}
 	cluster, err = controlplane.Start(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane:", err)

@@ -82,7 +82,7 @@ func TestResolveGates(t *testing.T) {
 	if err != nil || gates["EventedPLEG"] || !gates["KeystoneContainers"] {
 		t.Errorf("override: %v, %v", gates, err)
 	}
-	if FormatGates(gates) != "CELAdmissionCache=true,EventedPLEG=false,InPlacePodVerticalScaling=true,KeystoneContainers=true,NodeLogQueryInProcess=true" {
+	if FormatGates(gates) != "CELAdmissionCache=false,EventedPLEG=false,InPlacePodVerticalScaling=true,KeystoneContainers=true,NodeLogQueryInProcess=true" {
 		t.Errorf("FormatGates = %s", FormatGates(gates))
 	}
 	for spec, want := range map[string]string{

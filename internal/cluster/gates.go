@@ -19,8 +19,10 @@ func DefaultGates() map[string]bool {
 	return map[string]bool{
 		string(kubenextfeatures.KeystoneContainers):    true,
 		string(kubenextfeatures.NodeLogQueryInProcess): true,
-		string(kubenextfeatures.CELAdmissionCache):     true,
-		string(kubefeatures.EventedPLEG):               true,
+		// CELAdmissionCache stays off until the cluster's CEL specs have
+		// passed with it on; its results are checked in process so far.
+		string(kubenextfeatures.CELAdmissionCache): false,
+		string(kubefeatures.EventedPLEG):           true,
 	}
 }
 

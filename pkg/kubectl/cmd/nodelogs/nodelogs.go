@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/utils/clock"
 )
@@ -440,15 +441,20 @@ func (o *NodeLogsOptions) fetchAll(ctx context.Context, nodes []string, queryFor
 // open starts the request to one node's /logs/ endpoint via the apiserver
 // node proxy.
 func (o *NodeLogsOptions) open(ctx context.Context, node string, query LogQuery) (io.ReadCloser, error) {
+	return logsRequest(o.client.CoreV1().RESTClient(), node, query.Values()).Stream(ctx)
+}
+
+// logsRequest is the GET of one node's /logs/ endpoint with values.
+func logsRequest(client rest.Interface, node string, values url.Values) *rest.Request {
 	// One segment with the trailing slash: AbsPath keeps a trailing slash
 	// only then, and the kubelet serves the query on "/logs/", not "/logs".
-	req := o.client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/" + url.PathEscape(node) + "/proxy/logs/")
-	for key, values := range query.Values() {
-		for _, value := range values {
-			req = req.Param(key, value)
+	req := client.Get().AbsPath("/api/v1/nodes/" + url.PathEscape(node) + "/proxy/logs/")
+	for key, vs := range values {
+		for _, v := range vs {
+			req = req.Param(key, v)
 		}
 	}
-	return req.Stream(ctx)
+	return req
 }
 
 // fetch reads one node's whole answer.

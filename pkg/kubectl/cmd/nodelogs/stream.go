@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -43,11 +44,7 @@ func (o *NodeLogsOptions) openStreams(ctx context.Context, nodes []string) (stre
 	}
 	_ = group.Wait()
 	// Keep the nodes' order for the polled ones, as the rest of -f does.
-	order := map[string]int{}
-	for i, n := range nodes {
-		order[n] = i
-	}
-	sortByOrder(polled, order)
+	slices.SortFunc(polled, func(a, b string) int { return slices.Index(nodes, a) - slices.Index(nodes, b) })
 	return streams, polled
 }
 
@@ -61,13 +58,7 @@ func (o *NodeLogsOptions) openStream(ctx context.Context, node string) io.ReadCl
 	}
 	values := o.query.Values()
 	values.Set(followParam, "true")
-	req := restClient.Get().AbsPath("/api/v1/nodes/" + node + "/proxy/logs/")
-	for key, vs := range values {
-		for _, v := range vs {
-			req = req.Param(key, v)
-		}
-	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL().String(), nil)
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, logsRequest(restClient, node, values).URL().String(), nil)
 	if err != nil {
 		return nil
 	}
@@ -121,12 +112,4 @@ func (o *NodeLogsOptions) copyStreams(ctx context.Context, streams map[string]io
 	}
 	wg.Wait()
 	return ended
-}
-
-func sortByOrder(nodes []string, order map[string]int) {
-	for i := 1; i < len(nodes); i++ {
-		for j := i; j > 0 && order[nodes[j]] < order[nodes[j-1]]; j-- {
-			nodes[j], nodes[j-1] = nodes[j-1], nodes[j]
-		}
-	}
 }

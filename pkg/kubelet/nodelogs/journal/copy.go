@@ -26,19 +26,8 @@ import (
 // with untilTime and no pattern, the last N lines of the whole journal are
 // taken and then cut at untilTime.
 func Copy(ctx context.Context, w io.Writer, r Reader, q Query, currentBoot func() (string, error)) error {
-	re, err := compilePattern(q.Pattern)
-	if err != nil {
-		return fmt.Errorf("pattern %q: %w", q.Pattern, err)
-	}
-	bootID, err := resolveBoot(r, q.Boot, currentBoot)
-	if err != nil {
-		return err
-	}
-	if bootID == "" && q.Boot != nil {
-		_, err := fmt.Fprintf(w, "Data from the specified boot (%+d) is not available: No such boot ID in journal\n", *q.Boot)
-		return err
-	}
-	if err := addMatches(r, q, bootID); err != nil {
+	re, ok, err := narrow(w, r, q, currentBoot)
+	if err != nil || !ok {
 		return err
 	}
 	walk := walker{r: r, q: q, re: re, reverse: re != nil && q.TailLines != nil}
@@ -64,6 +53,25 @@ func Copy(ctx context.Context, w io.Writer, r Reader, q Query, currentBoot func(
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// narrow compiles q's pattern and narrows r to q's boot and services. It
+// reports false, having written journalctl's message, when the boot offset
+// names a boot the journal does not have.
+func narrow(w io.Writer, r Reader, q Query, currentBoot func() (string, error)) (*regexp.Regexp, bool, error) {
+	re, err := compilePattern(q.Pattern)
+	if err != nil {
+		return nil, false, fmt.Errorf("pattern %q: %w", q.Pattern, err)
+	}
+	bootID, err := resolveBoot(r, q.Boot, currentBoot)
+	if err != nil {
+		return nil, false, err
+	}
+	if bootID == "" && q.Boot != nil {
+		_, err := fmt.Fprintf(w, "Data from the specified boot (%+d) is not available: No such boot ID in journal\n", *q.Boot)
+		return nil, false, err
+	}
+	return re, true, addMatches(r, q, bootID)
 }
 
 // line is one shown entry, or a boot separator. An entry without MESSAGE

@@ -27,19 +27,8 @@ const waitSlice = time.Second
 // tailLines N (10 without either), the last N matching lines. untilTime
 // has no meaning for a follow; the kubelet refuses it before this.
 func Follow(ctx context.Context, w io.Writer, flush func(), r Reader, q Query, currentBoot func() (string, error)) error {
-	re, err := compilePattern(q.Pattern)
-	if err != nil {
-		return fmt.Errorf("pattern %q: %w", q.Pattern, err)
-	}
-	bootID, err := resolveBoot(r, q.Boot, currentBoot)
-	if err != nil {
-		return err
-	}
-	if bootID == "" && q.Boot != nil {
-		_, err := fmt.Fprintf(w, "Data from the specified boot (%+d) is not available: No such boot ID in journal\n", *q.Boot)
-		return err
-	}
-	if err := addMatches(r, q, bootID); err != nil {
+	re, ok, err := narrow(w, r, q, currentBoot)
+	if err != nil || !ok {
 		return err
 	}
 	onEntry, err := followStart(r, q, re)

@@ -18,7 +18,7 @@ import (
 	"k8s.io/component-base/featuregate"
 	// Upstream's gates must be registered first: our dependencies name them,
 	// and AddDependencies rejects gates it does not know yet.
-	_ "k8s.io/kubernetes/pkg/features"
+	kubefeatures "k8s.io/kubernetes/pkg/features"
 )
 
 const (
@@ -29,6 +29,19 @@ const (
 	//
 	// kep: https://kep.k8s.io/2872 (never merged upstream)
 	KeystoneContainers featuregate.Feature = "KeystoneContainers"
+
+	// ContainerRestartRuleTerminatePod adds TerminatePod to the actions of a
+	// regular container's restartPolicyRules (KEP-5307): when the
+	// container exits and its first matching rule is TerminatePod, the
+	// kubelet stops every other container, native sidecars included, and
+	// the pod takes its phase from that container's exit code, whatever the
+	// pod's restartPolicy. It is the keystone of KEP-2872 in the shape of
+	// upstream's restart rules, served by the same kubelet decision
+	// (pkg/kubelet/keystone). Needs upstream's ContainerRestartRules.
+	//
+	// kep: https://kep.k8s.io/5307 (TerminatePod is named there as a
+	// possible future action; no upstream release implements it)
+	ContainerRestartRuleTerminatePod featuregate.Feature = "ContainerRestartRuleTerminatePod"
 
 	// NodeLogQueryInProcess makes the kubelet answer node log queries for
 	// services by reading the journal itself (sd-journal, through cgo)
@@ -60,6 +73,9 @@ var versionedGates = map[featuregate.Feature]featuregate.VersionedSpecs{
 	KeystoneContainers: {
 		{Version: forkBase, Default: false, PreRelease: featuregate.Alpha},
 	},
+	ContainerRestartRuleTerminatePod: {
+		{Version: forkBase, Default: false, PreRelease: featuregate.Alpha},
+	},
 	NodeLogQueryInProcess: {
 		{Version: forkBase, Default: false, PreRelease: featuregate.Alpha},
 	},
@@ -74,8 +90,17 @@ var versionedGates = map[featuregate.Feature]featuregate.VersionedSpecs{
 // without adding a file to each of their packages. No build target sets it.
 var linkedGates string
 
+// dependencies are checked by the registry: a gate of ours cannot be on
+// while a gate it needs is off (Set refuses the combination).
+var dependencies = map[featuregate.Feature][]featuregate.Feature{
+	// TerminatePod is an action of upstream's restart rules, which
+	// ContainerRestartRules drops entirely while it is off.
+	ContainerRestartRuleTerminatePod: {kubefeatures.ContainerRestartRules},
+}
+
 func init() {
 	runtime.Must(utilfeature.DefaultMutableFeatureGate.AddVersioned(versionedGates))
+	runtime.Must(utilfeature.DefaultMutableFeatureGate.AddDependencies(dependencies))
 	if linkedGates != "" {
 		runtime.Must(utilfeature.DefaultMutableFeatureGate.Set(linkedGates))
 	}

@@ -78,3 +78,32 @@ func TestGatesListsEveryRegisteredGate(t *testing.T) {
 		t.Errorf("Gates() = %v, want every gate in versionedGates", Gates())
 	}
 }
+
+func TestContainerRestartRuleTerminatePodIsAlphaAndOff(t *testing.T) {
+	spec, ok := utilfeature.DefaultMutableFeatureGate.GetAll()[ContainerRestartRuleTerminatePod]
+	if !ok {
+		t.Fatal("ContainerRestartRuleTerminatePod is not registered")
+	}
+	if spec.PreRelease != featuregate.Alpha || spec.Default || spec.LockToDefault {
+		t.Errorf("ContainerRestartRuleTerminatePod = %+v, want alpha, off by default, not locked", spec)
+	}
+	if utilfeature.DefaultFeatureGate.Enabled(ContainerRestartRuleTerminatePod) {
+		t.Error("ContainerRestartRuleTerminatePod must be off unless enabled")
+	}
+}
+
+// TerminatePod is an action of upstream's restart rules: the registry
+// refuses it on while ContainerRestartRules is off.
+func TestContainerRestartRuleTerminatePodNeedsContainerRestartRules(t *testing.T) {
+	gate := utilfeature.DefaultMutableFeatureGate.DeepCopy()
+	if err := gate.Set("ContainerRestartRuleTerminatePod=true,ContainerRestartRules=false"); err == nil {
+		t.Error("ContainerRestartRuleTerminatePod=true with ContainerRestartRules=false was accepted")
+	}
+	gate = utilfeature.DefaultMutableFeatureGate.DeepCopy()
+	if err := gate.Set("ContainerRestartRuleTerminatePod=true"); err != nil {
+		t.Errorf("with upstream's ContainerRestartRules at its default (on): %v", err)
+	}
+	if !gate.Enabled(ContainerRestartRuleTerminatePod) || !gate.Enabled(kubefeatures.ContainerRestartRules) {
+		t.Error("gates set by flag are not enabled")
+	}
+}

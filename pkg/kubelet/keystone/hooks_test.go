@@ -8,6 +8,10 @@ import (
 	"k8s.io/utils/ptr"
 )
 
+// lifecycleOnly is a kubelet with KeystoneContainers on and the other
+// gates off, as the keystone's tests were written for.
+var lifecycleOnly = gates{lifecycle: true}
+
 func keystonePod(policy v1.RestartPolicy) *v1.Pod {
 	return &v1.Pod{Spec: v1.PodSpec{
 		RestartPolicy:  policy,
@@ -47,7 +51,7 @@ func TestPodShouldTerminate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := PodShouldTerminate(keystonePod(tt.policy), runtimeStatus(tt.state, tt.exitCode)); got != tt.want {
+			if got := podShouldTerminate(keystonePod(tt.policy), runtimeStatus(tt.state, tt.exitCode), lifecycleOnly); got != tt.want {
 				t.Errorf("PodShouldTerminate = %v, want %v", got, tt.want)
 			}
 		})
@@ -57,10 +61,10 @@ func TestPodShouldTerminate(t *testing.T) {
 func TestPodShouldTerminateNeedsAKeystone(t *testing.T) {
 	pod := keystonePod(v1.RestartPolicyNever)
 	pod.Spec.Containers[0].Lifecycle = nil
-	if PodShouldTerminate(pod, runtimeStatus(kubecontainer.ContainerStateExited, 0)) {
+	if podShouldTerminate(pod, runtimeStatus(kubecontainer.ContainerStateExited, 0), lifecycleOnly) {
 		t.Error("a pod without a keystone follows upstream")
 	}
-	if PodShouldTerminate(keystonePod(v1.RestartPolicyNever), &kubecontainer.PodStatus{}) {
+	if podShouldTerminate(keystonePod(v1.RestartPolicyNever), &kubecontainer.PodStatus{}, lifecycleOnly) {
 		t.Error("a keystone that never ran decides nothing")
 	}
 }
@@ -70,12 +74,12 @@ func TestPodShouldTerminateNeedsAKeystone(t *testing.T) {
 func TestContainerRestartPolicyOverridesThePods(t *testing.T) {
 	pod := keystonePod(v1.RestartPolicyAlways)
 	pod.Spec.Containers[0].RestartPolicy = ptr.To(v1.ContainerRestartPolicyNever)
-	if !PodShouldTerminate(pod, runtimeStatus(kubecontainer.ContainerStateExited, 1)) {
+	if !podShouldTerminate(pod, runtimeStatus(kubecontainer.ContainerStateExited, 1), lifecycleOnly) {
 		t.Error("keystone with restartPolicy Never in an Always pod: want terminate")
 	}
 	pod = keystonePod(v1.RestartPolicyNever)
 	pod.Spec.Containers[0].RestartPolicy = ptr.To(v1.ContainerRestartPolicyAlways)
-	if PodShouldTerminate(pod, runtimeStatus(kubecontainer.ContainerStateExited, 0)) {
+	if podShouldTerminate(pod, runtimeStatus(kubecontainer.ContainerStateExited, 0), lifecycleOnly) {
 		t.Error("keystone with restartPolicy Always in a Never pod: want restart")
 	}
 }
@@ -127,7 +131,7 @@ func TestPodPhase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, applies := PodPhase(keystonePod(tt.policy), tt.statuses)
+			got, applies := podPhase(keystonePod(tt.policy), tt.statuses, lifecycleOnly)
 			if got != tt.want || applies != tt.wantApply {
 				t.Errorf("PodPhase = %q, %v; want %q, %v", got, applies, tt.want, tt.wantApply)
 			}

@@ -26,7 +26,7 @@ func main() {
 	pf.StringVar(&o.Name, "name", "kubenext", "cluster name")
 	pf.StringVar(&o.Image, "image", "", "node image (required for create)")
 	pf.IntVar(&o.Workers, "workers", 1, "number of worker nodes")
-	pf.IntVar(&o.GateOffWorkers, "gate-off-workers", 1, "extra workers whose kubelet runs with KeystoneContainers=false, labelled "+cluster.GateOffLabel+"="+cluster.GateOffLabelValue)
+	pf.IntVar(&o.GateOffWorkers, "gate-off-workers", 1, "extra workers whose kubelet runs with KeystoneContainers=false and ContainerRestartRuleTerminatePod=false, labelled "+cluster.GateOffLabel+"="+cluster.GateOffLabelValue)
 	pf.StringVar(&o.Gates, "gates", "", "feature gates on top of the defaults, e.g. EventedPLEG=false")
 	pf.StringVar(&o.Network, "network", "kubenext", "docker network for the nodes")
 	pf.StringVar(&o.Subnet, "subnet", "172.30.0.0/24", "subnet of that network; guarded before nodes start")

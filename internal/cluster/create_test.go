@@ -75,14 +75,14 @@ func TestCheckNodeBlackholes(t *testing.T) {
 
 func TestResolveGates(t *testing.T) {
 	gates, err := ResolveGates("")
-	if err != nil || !gates["KeystoneContainers"] || !gates["EventedPLEG"] {
+	if err != nil || !gates["KeystoneContainers"] || !gates["ContainerRestartRuleTerminatePod"] || !gates["EventedPLEG"] {
 		t.Fatalf("defaults: %v, %v", gates, err)
 	}
 	gates, err = ResolveGates("EventedPLEG=false, InPlacePodVerticalScaling=true")
 	if err != nil || gates["EventedPLEG"] || !gates["KeystoneContainers"] {
 		t.Errorf("override: %v, %v", gates, err)
 	}
-	if FormatGates(gates) != "CELAdmissionCache=false,EventedPLEG=false,InPlacePodVerticalScaling=true,KeystoneContainers=true,NodeLogQueryInProcess=true" {
+	if FormatGates(gates) != "CELAdmissionCache=false,ContainerRestartRuleTerminatePod=true,EventedPLEG=false,InPlacePodVerticalScaling=true,KeystoneContainers=true,NodeLogQueryInProcess=true" {
 		t.Errorf("FormatGates = %s", FormatGates(gates))
 	}
 	for spec, want := range map[string]string{
@@ -90,6 +90,8 @@ func TestResolveGates(t *testing.T) {
 		"EventedPLEG":                     "write Name=true or Name=false",
 		"EventedPLEG=yes":                 "is not true or false",
 		"InPlacePodVerticalScaling=false": "locked to true",
+		// TerminatePod is an action of upstream's restart rules.
+		"ContainerRestartRules=false": "depends on features that are disabled",
 	} {
 		if _, err := ResolveGates(spec); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ResolveGates(%q) = %v, want an error containing %q", spec, err, want)

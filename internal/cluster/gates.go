@@ -17,8 +17,9 @@ import (
 // features needs. The GA features are locked on upstream and need nothing.
 func DefaultGates() map[string]bool {
 	return map[string]bool{
-		string(kubenextfeatures.KeystoneContainers):    true,
-		string(kubenextfeatures.NodeLogQueryInProcess): true,
+		string(kubenextfeatures.KeystoneContainers):               true,
+		string(kubenextfeatures.ContainerRestartRuleTerminatePod): true,
+		string(kubenextfeatures.NodeLogQueryInProcess):            true,
 		// CELAdmissionCache stays off until the cluster's CEL specs have
 		// passed with it on; its results are checked in process so far.
 		string(kubenextfeatures.CELAdmissionCache): false,

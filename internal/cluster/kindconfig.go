@@ -13,9 +13,10 @@ type Spec struct {
 	Name    string
 	Workers int
 	// GateOffWorkers are added after Workers. Their kubelet runs with
-	// KeystoneContainers=false while the API server and every other node
-	// have Gates, so that the e2e suite can show that a pod with a
-	// keystone gets upstream's behaviour from such a kubelet.
+	// KeystoneContainers=false and ContainerRestartRuleTerminatePod=false
+	// while the API server and every other node have Gates, so that the
+	// e2e suite can show that a pod with a keystone (either API) gets
+	// upstream's behaviour from such a kubelet.
 	GateOffWorkers int
 	Gates          map[string]bool
 	PodSubnet      string
@@ -115,8 +116,8 @@ func kubeletPatch(host HostFacts) string {
 	return patch
 }
 
-// keystoneOffJoinPatch turns KeystoneContainers off on one joining node's
-// kubelet. The cluster's featureGates cannot: every kubelet that joins
+// keystoneOffJoinPatch turns both keystone gates (KeystoneContainers and
+// ContainerRestartRuleTerminatePod) off on one joining node's kubelet. The cluster's featureGates cannot: every kubelet that joins
 // reads the same KubeletConfiguration from kubeadm's kubelet-config
 // ConfigMap. A kubelet --feature-gates flag can, because the kubelet lets
 // a flag win over its config file gate by gate, so the node keeps every
@@ -133,4 +134,5 @@ var keystoneOffJoinPatch = "kind: JoinConfiguration\n" +
 	"nodeRegistration:\n" +
 	"  kubeletExtraArgs:\n" +
 	"  - name: feature-gates\n" +
-	"    value: " + string(kubenextfeatures.KeystoneContainers) + "=false\n"
+	"    value: " + string(kubenextfeatures.KeystoneContainers) + "=false," +
+	string(kubenextfeatures.ContainerRestartRuleTerminatePod) + "=false\n"

@@ -47,7 +47,7 @@ func TestKindConfigGateOffWorkers(t *testing.T) {
 		// No apiVersion: see keystoneOffJoinPatch.
 		"kind": "JoinConfiguration",
 		"nodeRegistration": map[string]any{
-			"kubeletExtraArgs": []any{map[string]any{"name": "feature-gates", "value": "KeystoneContainers=false"}},
+			"kubeletExtraArgs": []any{map[string]any{"name": "feature-gates", "value": "KeystoneContainers=false,ContainerRestartRuleTerminatePod=false"}},
 		},
 	}
 	if !reflect.DeepEqual(patch, want) {

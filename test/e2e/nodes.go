@@ -110,7 +110,7 @@ func nodeWithKeystoneGate(ctx context.Context, f *framework.Framework, enabled b
 		missingNode(e.Workers, "WORKERS", "a worker with every gate of ours on",
 			fmt.Sprintf("every ready schedulable node is labelled %s=%s", cluster.GateOffLabel, cluster.GateOffLabelValue))
 	} else {
-		missingNode(e.GateOffWorkers, "GATE_OFF_WORKERS", "a worker whose kubelet has KeystoneContainers off",
+		missingNode(e.GateOffWorkers, "GATE_OFF_WORKERS", "a worker whose kubelet has KeystoneContainers and ContainerRestartRuleTerminatePod off",
 			fmt.Sprintf("no ready schedulable node is labelled %s=%s", cluster.GateOffLabel, cluster.GateOffLabelValue))
 	}
 	return ""

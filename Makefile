@@ -132,7 +132,30 @@ test: unit integration
 
 # Patches may add tests to upstream packages; they are named TestKubenext*
 # and run here against the patched tree.
-PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet k8s.io/kubernetes/pkg/kubelet/kuberuntime k8s.io/kubernetes/pkg/kubelet/pleg
+PATCH_TEST_PKGS := k8s.io/kubernetes/pkg/kubelet k8s.io/kubernetes/pkg/kubelet/kuberuntime k8s.io/kubernetes/pkg/kubelet/pleg \
+	k8s.io/kubernetes/pkg/apis/core/validation k8s.io/kubernetes/pkg/api/pod
+
+# Upstream's own tests of container restart rules (KEP-5307) and
+# RestartAllContainers (KEP-5532), validation and kubelet, on the patched
+# tree with every gate at its default (ContainerRestartRuleTerminatePod and
+# KeystoneContainers off): the TerminatePod and keystone hooks must leave
+# upstream's behaviour as it is. The list is every upstream test that names
+# restart rules, found by grepping upstream's _test.go files for
+# RestartPolicyRules, ContainerRestartRule and RestartAllContainers, plus
+# the phase and pod-action tables the hooks sit in front of.
+RESTART_RULES_TEST_PKGS := k8s.io/kubernetes/pkg/apis/core/validation k8s.io/kubernetes/pkg/api/pod \
+	k8s.io/kubernetes/pkg/api/v1/pod k8s.io/kubernetes/pkg/kubelet/container k8s.io/kubernetes/pkg/kubelet \
+	k8s.io/kubernetes/pkg/kubelet/kuberuntime k8s.io/kubernetes/pkg/kubelet/prober k8s.io/kubernetes/pkg/kubelet/status \
+	k8s.io/kubernetes/pkg/kubelet/config
+RESTART_RULES_TESTS := TestValidateContainerRestartPolicy TestValidateRestartPolicy TestValidateContainerStateTransition \
+	TestValidateInitContainerStateTransition TestValidatePodUpdate TestValidateOSFields TestValidateContainerRestartRulesOption \
+	Test_dropContainerRestartRules TestValidateRestartAllContainersOption TestIsContainerRestartable TestContainerHasRestartablePolicy \
+	TestAllContainersCouldRestart TestFindMatchingContainerRestartRule TestShouldAllContainersRestart TestShouldContainerBeRestarted \
+	TestPodPhaseWith.* TestGenerateAPIPodStatusWith.*RestartPolicies TestSyncPodRestartAllContainersRequeue TestConvertToAPIContainerStatuses \
+	TestComputePodActions.* TestSyncPodWithRestartAllContainers TestDoProbeWithContainerRestart.* TestGenerateAllContainersRestartingCondition \
+	TestGeneratePodInitializedCondition TestDecodeSinglePodWithOptions
+space := $(subst ,, )
+RESTART_RULES_RUN := ^($(subst $(space),|,$(strip $(RESTART_RULES_TESTS))))$$
 
 # Upstream's own tests of the CEL admission plugins, on the patched tree:
 # with CELAdmissionCache off (upstream's path, plus the packages the patches
@@ -147,6 +170,7 @@ LINKED_GATES    := -ldflags '-X github.com/kubenext/kubenext/pkg/features.linked
 unit: patched
 	go test ./pkg/... ./internal/... ./hack/... ./cmd/...
 	go test -run '^(TestKubenext|FuzzKubenext)' $(PATCH_TEST_PKGS)
+	go test -run '$(RESTART_RULES_RUN)' $(RESTART_RULES_TEST_PKGS)
 	go test $(CEL_PKGS)
 	go test $(LINKED_GATES) ./pkg/features $(CEL_PLUGIN_PKGS)
 	cd hack/imagebuild && GOWORK=off go test ./...

@@ -187,3 +187,32 @@ func TestAdaptersFollowTheGates(t *testing.T) {
 		t.Error("with RestartAllContainersOnContainerExits off, nothing resets: TerminatePod")
 	}
 }
+
+// docs/keystone.md's migration: a lifecycle.type keystone and the restart
+// rules that replace it decide the same for every exit.
+func TestMigrationToRestartRulesDecidesTheSame(t *testing.T) {
+	migrations := []struct {
+		podPolicy       v1.RestartPolicy
+		containerPolicy v1.ContainerRestartPolicy
+		rule            v1.ContainerRestartRule
+	}{
+		{v1.RestartPolicyNever, v1.ContainerRestartPolicyNever,
+			onExitCodes(v1.ContainerRestartRuleActionTerminatePod, v1.ContainerRestartRuleOnExitCodesOpNotIn)},
+		{v1.RestartPolicyOnFailure, v1.ContainerRestartPolicyOnFailure,
+			onExitCodes(v1.ContainerRestartRuleActionTerminatePod, v1.ContainerRestartRuleOnExitCodesOpIn, 0)},
+	}
+	for _, m := range migrations {
+		keystonePod := &v1.Pod{Spec: v1.PodSpec{RestartPolicy: m.podPolicy, Containers: []v1.Container{
+			{Name: "main", Lifecycle: &v1.Lifecycle{Type: v1.LifecycleTypeKeystone}}, {Name: "sidecar"}}}}
+		rulesPod := &v1.Pod{Spec: v1.PodSpec{RestartPolicy: m.podPolicy, Containers: []v1.Container{
+			{Name: "main", RestartPolicy: ptr.To(m.containerPolicy), RestartPolicyRules: []v1.ContainerRestartRule{m.rule}}, {Name: "sidecar"}}}}
+		for _, code := range []int{0, 1, 42, 137} {
+			status := rt(rtExited("main", code, t0), rtRunning("sidecar"))
+			before := podShouldTerminate(keystonePod, status, allOn)
+			after := podShouldTerminate(rulesPod, status, allOn)
+			if before != after {
+				t.Errorf("pod %s, exit %d: keystone terminates %v, restart rules %v", m.podPolicy, code, before, after)
+			}
+		}
+	}
+}

@@ -32,7 +32,7 @@ func run(m *testing.M) int {
 	// Naming our gates is itself a check: an apiserver that did not know
 	// one would exit at flag parsing. CELAdmissionCache stays off until a
 	// run with it on has passed here and in the e2e suite (issue 18).
-	opts.ExtraAPIServerArgs = []string{"--feature-gates=KeystoneContainers=true,CELAdmissionCache=false"}
+	opts.ExtraAPIServerArgs = []string{"--feature-gates=KeystoneContainers=true,ContainerRestartRuleTerminatePod=true,CELAdmissionCache=false"}
 	cluster, err = controlplane.Start(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane:", err)

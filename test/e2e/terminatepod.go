@@ -295,12 +295,13 @@ var _ = ginkgo.Describe("RestartAllContainers (KEP-5532)", framework.WithFeature
 	f := framework.NewDefaultFramework("restart-all")
 	f.NamespacePodSecurityLevel = admissionapi.LevelBaseline
 
+	// Upstream's feature on upstream's code: any kubelet of 1.37 passes it,
+	// so the scheduler picks the node.
 	ginkgo.It("restarts every container in place with the same pod UID and IP", func(ctx context.Context) {
-		node := keystoneNode(ctx, f)
 		rules := []v1.ContainerRestartRule{exitCodeRule(v1.ContainerRestartRuleActionRestartAllContainers, v1.ContainerRestartRuleOnExitCodesOpIn, 7)}
 		// main exits 7 on its first run and then keeps running.
 		script := fmt.Sprintf(`if [ -f %[1]s/reset ]; then trap 'exit 0' TERM; while true; do sleep 1; done; else touch %[1]s/reset; sleep 2; exit 7; fi`, workDir)
-		pod := rulesPodOn(node, "restart-all", script, sidecarExitsOnTerm, rules)
+		pod := rulesPodOn("", "restart-all", script, sidecarExitsOnTerm, rules)
 		pod.Spec.InitContainers = append([]v1.Container{initCounter(pod)}, pod.Spec.InitContainers...)
 		other := v1.Container{Name: "other", Image: pod.Spec.Containers[0].Image, ImagePullPolicy: pod.Spec.Containers[0].ImagePullPolicy,
 			Command: []string{"sh", "-c", sidecarExitsOnTerm}}
@@ -309,10 +310,10 @@ var _ = ginkgo.Describe("RestartAllContainers (KEP-5532)", framework.WithFeature
 
 		ginkgo.By("recording the pod's UID and IP before the reset")
 		var uid types.UID
-		var ip string
-		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "pod IP assigned", waitTimeout(ctx, f, node, 2*time.Minute),
+		var ip, node string
+		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "pod IP assigned", framework.PodStartTimeout,
 			func(p *v1.Pod) (bool, error) {
-				uid, ip = p.UID, p.Status.PodIP
+				uid, ip, node = p.UID, p.Status.PodIP, p.Spec.NodeName
 				return ip != "", nil
 			}))
 
@@ -389,7 +390,7 @@ var _ = ginkgo.Describe("kubectl and TerminatePod restart rules", framework.With
 		gomega.Expect(rule.ExitCodes.Values).To(gomega.Equal([]int32{42}))
 	})
 
-	ginkgo.It("refuses TerminatePod where it has no meaning, naming the fix", func(ctx context.Context) {
+	ginkgo.It("refuses TerminatePod where it has no meaning, naming the fix", framework.WithFeatureGate(features.KeystoneContainers), func(ctx context.Context) {
 		create := func(pod *v1.Pod) error {
 			_, err := f.ClientSet.CoreV1().Pods(f.Namespace.Name).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			return err

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +63,31 @@ func TestIntegrationTerminatePodAPI(t *testing.T) {
 		}
 		if rules := got.Spec.Containers[0].RestartPolicyRules; len(rules) != 1 || rules[0].Action != v1.ContainerRestartRuleActionTerminatePod {
 			t.Errorf("applied rules = %+v", rules)
+		}
+	})
+
+	t.Run("the OpenAPI v3 document lists the action", func(t *testing.T) {
+		raw, err := client.Discovery().RESTClient().Get().AbsPath("/openapi/v3/api/v1").DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Components struct {
+				Schemas map[string]struct {
+					Properties map[string]struct {
+						Description string
+						Enum        []string
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		prop, ok := doc.Components.Schemas["io.k8s.api.core.v1.ContainerRestartRule"].Properties["action"]
+		if !ok || !slices.Equal(prop.Enum, []string{"Restart", "RestartAllContainers", "TerminatePod"}) ||
+			!strings.Contains(prop.Description, "ContainerRestartRuleTerminatePod") {
+			t.Errorf("ContainerRestartRule.action in /openapi/v3 = %+v (present %v)", prop, ok)
 		}
 	})
 

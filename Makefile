@@ -63,9 +63,10 @@ patched: $(TOOLS)/patchtree cgo-deps
 
 # The kubelet is built with cgo: it reads the journal through sd-journal's
 # header (libsystemd-dev here) and dlopens libsystemd.so.0 on the node.
-# Everything else stays static.
+# Everything else stays static. systemd-journal-remote writes the journal
+# files that the reader's unit tests read through sd-journal.
 cgo-deps:
-	@dpkg -s libsystemd-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libsystemd-dev; }
+	@dpkg -s libsystemd-dev systemd-journal-remote >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends libsystemd-dev systemd-journal-remote; }
 
 build: patched
 	@mkdir -p $(BIN)

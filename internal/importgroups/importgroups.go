@@ -55,6 +55,11 @@ func Check(file string, src []byte, ownModule string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// cgo's import "C" stands alone under its preamble, as cgo
+		// requires; it belongs to no group.
+		if path == "C" {
+			continue
+		}
 		kind := KindOf(path, ownModule)
 		line := fset.Position(spec.Pos()).Line
 		if spec.Doc != nil {

@@ -46,14 +46,19 @@ func TestCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := "package p\n\nimport (\n\t" + tc.imports + "\n)\n"
-			got, err := Check("p.go", []byte(src), own)
-			if err != nil {
-				t.Fatal(err)
-			}
-			joined := strings.Join(got, "\n")
-			if tc.want == "" && joined != "" || tc.want != "" && !strings.Contains(joined, tc.want) {
-				t.Fatalf("Check = %q, want %q", joined, tc.want)
-			}
+			expectProblems(t, src, tc.want)
+		})
+	}
+}
+
+// cgo's import "C" comes alone, under its preamble, before the groups.
+func TestCheckSkipsCgo(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"C then the groups", "package p\n\n// #include <stdint.h>\nimport \"C\"\n\nimport (\n\t\"fmt\"\n\n\t\"k8s.io/api/core/v1\"\n)\n", ""},
+		{"the groups after C are still checked", "package p\n\nimport \"C\"\n\nimport (\n\t\"k8s.io/api/core/v1\"\n\n\t\"fmt\"\n)\n", "must come before"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			expectProblems(t, tc.src, tc.want)
 		})
 	}
 }
@@ -88,5 +93,19 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// expectProblems checks src and wants no problem (want "") or one that
+// contains want.
+func expectProblems(t *testing.T, src, want string) {
+	t.Helper()
+	got, err := Check("p.go", []byte(src), own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(got, "\n")
+	if want == "" && joined != "" || want != "" && !strings.Contains(joined, want) {
+		t.Fatalf("Check = %q, want %q", joined, want)
 	}
 }

@@ -38,9 +38,17 @@ type entry struct {
 	bootID     string
 }
 
+// entryReader is a Reader that reads an entry's fields in one go.
+type entryReader interface {
+	readEntry() (entry, error)
+}
+
 // readEntry reads the current entry's fields. A field the entry lacks is
 // empty; any other read error ends the query.
 func readEntry(r Reader) (entry, error) {
+	if one, ok := r.(entryReader); ok {
+		return one.readEntry()
+	}
 	var e entry
 	var err error
 	if e.realtime, err = r.GetRealtimeUsec(); err != nil {

@@ -21,5 +21,5 @@ func Open() (Reader, error) {
 		_ = j.Close()
 		return nil, err
 	}
-	return j, nil
+	return withOnePass(j), nil
 }

@@ -83,7 +83,8 @@ func rulesJob(node, name string, backoffLimit int32, grace int64, codes ...int32
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: batchv1.JobSpec{
 			BackoffLimit: ptr.To(backoffLimit),
-			Template:     v1.PodTemplateSpec{Spec: pod.Spec},
+			// e2ejob.GetJobPods finds a Job's pods by this label.
+			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{e2ejob.JobSelectorKey: name}}, Spec: pod.Spec},
 		},
 	}
 }
@@ -231,10 +232,15 @@ var _ = ginkgo.Describe("TerminatePod restart rules", framework.WithFeatureGate(
 		node := nodeWithKeystoneGate(ctx, f, false)
 		gomega.Expect(kubeletFeatureGates(ctx, f, node)).To(gomega.HaveKeyWithValue(string(features.ContainerRestartRuleTerminatePod), false), "the kubelet on %s", node)
 		pod := rulesPodOn(node, "terminatepod-gate-off", countedRuns(42, 0), sidecarExitsOnTerm, issueRules)
+		// A second regular container that runs until stopped: upstream
+		// ends a pod only when all of its regular containers are done, so
+		// main's TerminatePod exit is what would end this one.
+		pod.Spec.Containers = append(pod.Spec.Containers, v1.Container{Name: "other", Image: pod.Spec.Containers[0].Image,
+			ImagePullPolicy: pod.Spec.Containers[0].ImagePullPolicy, Command: []string{"sh", "-c", sidecarExitsOnTerm}})
 		pod = e2epod.NewPodClient(f).Create(ctx, pod)
 		ginkgo.By("the kubelet admits the pod, and exit 42 restarts main in place (upstream's Restart rule)")
 		waitForRestartedInPlace(ctx, f, pod.Name, waitTimeout(ctx, f, node, 2*time.Minute))
-		ginkgo.By("exit 0: upstream falls back to main's restartPolicy Never; the sidecar keeps the pod Running")
+		ginkgo.By("exit 0: upstream falls back to main's restartPolicy Never; the other container and the sidecar keep the pod Running")
 		framework.ExpectNoError(e2epod.WaitForPodCondition(ctx, f.ClientSet, f.Namespace.Name, pod.Name, "main exited 0", waitTimeout(ctx, f, node, time.Minute),
 			func(p *v1.Pod) (bool, error) {
 				t := containerStatus(p, "main").State.Terminated
@@ -245,12 +251,12 @@ var _ = ginkgo.Describe("TerminatePod restart rules", framework.WithFeatureGate(
 			if err != nil {
 				return err
 			}
-			main, side := containerStatus(p, "main"), containerStatus(p, "sidecar")
-			if p.Status.Phase != v1.PodRunning || side.State.Running == nil || main.State.Terminated == nil || main.RestartCount != 1 {
-				return fmt.Errorf("phase %s, sidecar %+v, main %+v restarted %d times", p.Status.Phase, side.State, main.State, main.RestartCount)
+			main, other, side := containerStatus(p, "main"), containerStatus(p, "other"), containerStatus(p, "sidecar")
+			if p.Status.Phase != v1.PodRunning || side.State.Running == nil || other.State.Running == nil || main.State.Terminated == nil || main.RestartCount != 1 {
+				return fmt.Errorf("phase %s, sidecar %+v, other %+v, main %+v restarted %d times", p.Status.Phase, side.State, other.State, main.State, main.RestartCount)
 			}
 			return nil
-		}).WithTimeout(10*time.Second).WithPolling(time.Second).Should(gomega.Succeed(), "with the gate off the sidecar keeps the pod Running")
+		}).WithTimeout(10*time.Second).WithPolling(time.Second).Should(gomega.Succeed(), "with the gate off, main's exit 0 does not end the pod")
 	})
 
 	ginkgo.It("combines RestartAllContainers, Restart and TerminatePod on one container", framework.WithFeatureGate(kubefeatures.RestartAllContainersOnContainerExits), func(ctx context.Context) {

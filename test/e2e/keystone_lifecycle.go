@@ -218,13 +218,7 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		failing, err = e2ejob.GetJob(ctx, f.ClientSet, f.Namespace.Name, failing.Name)
 		framework.ExpectNoError(err)
 		gomega.Expect(failing.Status.Failed).To(gomega.Equal(int32(2)), "backoffLimit 1: two failed pods")
-		var reason string
-		for _, c := range failing.Status.Conditions {
-			if c.Type == batchv1.JobFailed && c.Status == v1.ConditionTrue {
-				reason = c.Reason
-			}
-		}
-		gomega.Expect(reason).To(gomega.Equal("BackoffLimitExceeded"))
+		gomega.Expect(jobFailedReason(failing)).To(gomega.Equal(batchv1.JobReasonBackoffLimitExceeded))
 	})
 
 	ginkgo.It("leaves pods to upstream's rules on a kubelet with the gate off", func(ctx context.Context) {
@@ -275,3 +269,13 @@ var _ = ginkgo.Describe("Keystone containers", framework.WithFeatureGate(feature
 		}
 	})
 })
+
+// jobFailedReason is the reason of job's true Failed condition, "" without one.
+func jobFailedReason(job *batchv1.Job) string {
+	for _, c := range job.Status.Conditions {
+		if c.Type == batchv1.JobFailed && c.Status == v1.ConditionTrue {
+			return c.Reason
+		}
+	}
+	return ""
+}

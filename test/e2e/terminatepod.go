@@ -183,13 +183,7 @@ var _ = ginkgo.Describe("TerminatePod restart rules", framework.WithFeatureGate(
 		// backoffLimit 1: two failed pods. The in-place restarts on 42 are
 		// not failures: each pod restarted main once and failed once.
 		gomega.Expect(job.Status.Failed).To(gomega.Equal(int32(2)), "backoffLimit 1: two failed pods")
-		var reason string
-		for _, c := range job.Status.Conditions {
-			if c.Type == batchv1.JobFailed && c.Status == v1.ConditionTrue {
-				reason = c.Reason
-			}
-		}
-		gomega.Expect(reason).To(gomega.Equal(batchv1.JobReasonBackoffLimitExceeded))
+		gomega.Expect(jobFailedReason(job)).To(gomega.Equal(batchv1.JobReasonBackoffLimitExceeded))
 		pods, err := e2ejob.GetJobPods(ctx, f.ClientSet, f.Namespace.Name, job.Name)
 		framework.ExpectNoError(err)
 		gomega.Expect(pods.Items).To(gomega.HaveLen(2))

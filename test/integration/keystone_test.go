@@ -132,24 +132,7 @@ func TestIntegrationKeystoneAPI(t *testing.T) {
 	})
 
 	t.Run("the OpenAPI v3 document describes the field", func(t *testing.T) {
-		raw, err := client.Discovery().RESTClient().Get().AbsPath("/openapi/v3/api/v1").DoRaw(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			Components struct {
-				Schemas map[string]struct {
-					Properties map[string]struct {
-						Description string
-						Enum        []string
-					}
-				}
-			}
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatal(err)
-		}
-		prop, ok := doc.Components.Schemas["io.k8s.api.core.v1.Lifecycle"].Properties["type"]
+		prop, ok := coreV1Property(ctx, t, client, "io.k8s.api.core.v1.Lifecycle", "type")
 		if !ok || len(prop.Enum) != 1 || prop.Enum[0] != "Keystone" || !strings.Contains(prop.Description, "KEP-2872") {
 			t.Errorf("Lifecycle.type in /openapi/v3 = %+v (present %v)", prop, ok)
 		}
@@ -233,21 +216,7 @@ func TestIntegrationKeystoneKubectl(t *testing.T) {
 // TestIntegrationKeystoneGateOff runs a second control plane with the gate
 // off: the field is dropped on create, and the rest of the lifecycle stays.
 func TestIntegrationKeystoneGateOff(t *testing.T) {
-	opts, err := controlplane.OptionsFromEnv(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.ExtraAPIServerArgs = []string{"--feature-gates=KeystoneContainers=false"}
-	cp, err := controlplane.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cp.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	client := adminClient(t, cp, true)
+	client := gateOffClient(t, "KeystoneContainers")
 	ns := newNamespace(t, client, "keystone-off")
 	withHook := &v1.Lifecycle{Type: v1.LifecycleTypeKeystone, PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 1}}}
 	pod := keystonePod("off", container("main", keystone), container("hooked", withHook))
@@ -262,4 +231,54 @@ func TestIntegrationKeystoneGateOff(t *testing.T) {
 	if l := got.Spec.Containers[1].Lifecycle; l == nil || l.Type != "" || l.PreStop == nil {
 		t.Errorf("gate off: want type dropped and preStop kept, got %+v", l)
 	}
+}
+
+// openAPIProperty is one property of a schema in the apiserver's OpenAPI v3
+// document for core/v1.
+type openAPIProperty struct {
+	Description string
+	Enum        []string
+}
+
+// coreV1Property reads schema's property from /openapi/v3/api/v1; false
+// when the document has no such property.
+func coreV1Property(ctx context.Context, t *testing.T, client kubernetes.Interface, schema, property string) (openAPIProperty, bool) {
+	t.Helper()
+	raw, err := client.Discovery().RESTClient().Get().AbsPath("/openapi/v3/api/v1").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]openAPIProperty
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	prop, ok := doc.Components.Schemas[schema].Properties[property]
+	return prop, ok
+}
+
+// gateOffClient starts a control plane of its own, stopped when t ends,
+// with gate off in its apiserver, and returns an admin client of it.
+func gateOffClient(t *testing.T, gate string) kubernetes.Interface {
+	t.Helper()
+	opts, err := controlplane.OptionsFromEnv(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ExtraAPIServerArgs = []string{"--feature-gates=" + gate + "=false"}
+	cp, err := controlplane.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return adminClient(t, cp, true)
 }

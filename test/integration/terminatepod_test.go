@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
-
-	"github.com/kubenext/kubenext/test/integration/controlplane"
 )
 
 // terminatePodPod is issue 20's pod: main restarts in place on 42 and ends
@@ -67,24 +64,7 @@ func TestIntegrationTerminatePodAPI(t *testing.T) {
 	})
 
 	t.Run("the OpenAPI v3 document lists the action", func(t *testing.T) {
-		raw, err := client.Discovery().RESTClient().Get().AbsPath("/openapi/v3/api/v1").DoRaw(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			Components struct {
-				Schemas map[string]struct {
-					Properties map[string]struct {
-						Description string
-						Enum        []string
-					}
-				}
-			}
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatal(err)
-		}
-		prop, ok := doc.Components.Schemas["io.k8s.api.core.v1.ContainerRestartRule"].Properties["action"]
+		prop, ok := coreV1Property(ctx, t, client, "io.k8s.api.core.v1.ContainerRestartRule", "action")
 		if !ok || !slices.Equal(prop.Enum, []string{"Restart", "RestartAllContainers", "TerminatePod"}) ||
 			!strings.Contains(prop.Description, "ContainerRestartRuleTerminatePod") {
 			t.Errorf("ContainerRestartRule.action in /openapi/v3 = %+v (present %v)", prop, ok)
@@ -114,23 +94,9 @@ func TestIntegrationTerminatePodAPI(t *testing.T) {
 // TestIntegrationTerminatePodGateOff runs a control plane with the gate off:
 // the action is upstream's unsupported value on create.
 func TestIntegrationTerminatePodGateOff(t *testing.T) {
-	opts, err := controlplane.OptionsFromEnv(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.ExtraAPIServerArgs = []string{"--feature-gates=ContainerRestartRuleTerminatePod=false"}
-	cp, err := controlplane.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cp.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	client := adminClient(t, cp, true)
+	client := gateOffClient(t, "ContainerRestartRuleTerminatePod")
 	ns := newNamespace(t, client, "terminatepod-off")
-	_, err = client.CoreV1().Pods(ns).Create(context.Background(), terminatePodPod("off"), metav1.CreateOptions{})
+	_, err := client.CoreV1().Pods(ns).Create(context.Background(), terminatePodPod("off"), metav1.CreateOptions{})
 	const want = `spec.containers[0].restartPolicyRules[1].action: Unsupported value: "TerminatePod": supported values: "Restart", "RestartAllContainers"`
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), want) {
 		t.Errorf("create: %v; want an Invalid error containing %q", err, want)

@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched cgo-deps fuzz-nodelogs test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e bench bench-relist bench-nodelogs bench-pleg bench-admission bench-admission-cpu tools images \
+	docker netd node-image cluster cluster-config cluster-down e2e e2e-why bench bench-relist bench-nodelogs bench-pleg bench-admission bench-admission-cpu tools images \
 	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push \
 	vm-worker vm-worker-down vm-e2e
 
@@ -535,14 +535,21 @@ bench-admission-cpu: patched
 # order (ginkgo prints the seed of each run).
 E2E_TIMEOUT ?= 60m
 GINKGO_SEED ?=
+E2E_REPORT := $(OUT)/e2e-report.json
 e2e: patched build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
+	rm -f $(E2E_REPORT)
 	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$$(cat $(CLUSTER_DIR)/network 2>/dev/null || echo $(NETWORK)) \
 		KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_PULL_POLICY=$$(cat $(CLUSTER_DIR)/pull-policy 2>/dev/null) KUBENEXT_KUBECTL=$(BIN)/kubectl KUBENEXT_VM_DIR=$(OUT)/vm KUBENEXT_NODE_SELECTOR='$(NODE_SELECTOR)' \
 		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
-		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all \
+		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all --ginkgo.json-report=$(E2E_REPORT) \
 		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(SKIP),--ginkgo.skip='$(SKIP)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')
+
+# Why the last `make e2e` failed, spec by spec: failure message, place and
+# the spec's last log lines. .ci/run prints it last after a failed e2e.
+e2e-why: patched
+	@go run ./hack/e2ereport $(E2E_REPORT)
 
 # --- conformance ---
 # Upstream's [Conformance] specs against the running cluster, offline:

@@ -43,7 +43,7 @@ LDFLAGS := -s -w $(foreach p,$(version_pkgs),\
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -tags $(GO_TAGS)
 
 .PHONY: all build plugins patched cgo-deps fuzz-nodelogs test unit integration verify clean codegen version etcd \
-	docker netd node-image cluster cluster-config cluster-down e2e e2e-why bench bench-relist bench-nodelogs bench-pleg bench-admission bench-admission-cpu tools images \
+	docker netd node-image node-image-upstream cluster cluster-config cluster-down e2e e2e-why bench bench-relist bench-nodelogs bench-pleg bench-admission bench-admission-cpu tools images \
 	conformance conformance-e2e conformance-images conformance-rerun machines machines-down machines-upgrade upstream-build upstream-release release push \
 	vm-worker vm-worker-down vm-e2e
 
@@ -228,12 +228,14 @@ codegen: $(TOOLS)/codegen
 #
 #   make cluster                         1 control-plane + 1 worker (every gate of ours on) + 1 gate-off worker
 #   make cluster WORKERS=2 GATES=EventedPLEG=false
+#   make cluster UPSTREAM_WORKERS=1      plus a worker running pristine upstream's kubelet, labelled kubenext.io/kubelet=upstream
 #   make e2e [FOCUS=Smoke] [SKIP='\[Disruptive\]'] [LABELS='!KubenextKubelet']
 #   make cluster-down
 
 CLUSTER        ?= kubenext
 WORKERS        ?= 1
 GATE_OFF_WORKERS ?= 1
+UPSTREAM_WORKERS ?= 0
 GATES          ?=
 NETWORK        ?= kubenext
 NETWORK_SUBNET ?= 172.30.0.0/24
@@ -241,8 +243,10 @@ IMAGE_TAG      := $(subst +,_,$(VERSION))
 NODE_IMAGE     := kubenext/node:$(IMAGE_TAG)
 NETD_IMAGE     := docker.io/kubenext/netd:$(IMAGE_TAG)
 TEST_IMAGE     := docker.io/kubenext/busybox:$(IMAGE_TAG)
+UPSTREAM_NODE_IMAGE := kubenext/node-upstream-kubelet:$(IMAGE_TAG)
 CLUSTER_DIR    := $(OUT)/clusters/$(CLUSTER)
 CLUSTER_FLAGS   = --name $(CLUSTER) --workers $(WORKERS) --gate-off-workers $(GATE_OFF_WORKERS) --gates '$(GATES)' \
+	--upstream-workers $(UPSTREAM_WORKERS) --upstream-image $(UPSTREAM_NODE_IMAGE) \
 	--network $(NETWORK) --subnet $(NETWORK_SUBNET) \
 	--kind $(TOOLS)/kind --kubectl $(BIN)/kubectl --state-dir $(OUT)/clusters
 KIND_TREE       = $(OUT)/src/sigs.k8s.io/kind@$(shell cd hack/tools && GOWORK=off go list -m -f '{{.Version}}' sigs.k8s.io/kind)
@@ -331,13 +335,21 @@ node-image: cluster-config build netd tools images docker $(TOOLS)/nodeimage
 	@# Older node images are 700 MB each; those still in use stay.
 	@docker images kubenext/node --format '{{.Repository}}:{{.Tag}}' | grep -vx '$(NODE_IMAGE)' | xargs -r docker rmi >/dev/null 2>&1 || true
 
+# Our node image with pristine upstream's kubelet (GOWORK=off, no patch),
+# for UPSTREAM_WORKERS: only the kubelet differs from our nodes.
+node-image-upstream: node-image $(TOOLS)/cluster
+	@$(MAKE) --no-print-directory upstream-build COMPONENTS=kubelet
+	@$(TOOLS)/cluster upstream-image --image $(NODE_IMAGE) --kubelet $(UPSTREAM_DIR)/bin/kubelet --tag $(UPSTREAM_NODE_IMAGE)
+	@docker images kubenext/node-upstream-kubelet --format '{{.Repository}}:{{.Tag}}' | grep -vx '$(UPSTREAM_NODE_IMAGE)' | xargs -r docker rmi >/dev/null 2>&1 || true
+
 # The e2e suite uses the images of the cluster it runs against, which may
 # be older than the tree, so create records them.
-cluster: node-image
+cluster: node-image $(if $(filter-out 0,$(UPSTREAM_WORKERS)),node-image-upstream)
 	@$(TOOLS)/cluster create $(CLUSTER_FLAGS) --image $(NODE_IMAGE)
 	@echo $(TEST_IMAGE) > $(CLUSTER_DIR)/test-image
 	@echo $(WORKERS) > $(CLUSTER_DIR)/workers
 	@echo $(GATE_OFF_WORKERS) > $(CLUSTER_DIR)/gate-off-workers
+	@echo $(UPSTREAM_WORKERS) > $(CLUSTER_DIR)/upstream-workers
 
 cluster-down: $(TOOLS)/cluster $(TOOLS)/kind
 	@$(TOOLS)/cluster delete $(CLUSTER_FLAGS)
@@ -542,6 +554,7 @@ e2e: patched build
 	KUBENEXT_CLUSTER=$(CLUSTER) KUBENEXT_NETWORK=$$(cat $(CLUSTER_DIR)/network 2>/dev/null || echo $(NETWORK)) \
 		KUBENEXT_TEST_IMAGE=$$(cat $(CLUSTER_DIR)/test-image) KUBENEXT_PULL_POLICY=$$(cat $(CLUSTER_DIR)/pull-policy 2>/dev/null) KUBENEXT_KUBECTL=$(BIN)/kubectl KUBENEXT_VM_DIR=$(OUT)/vm KUBENEXT_NODE_SELECTOR='$(NODE_SELECTOR)' \
 		KUBENEXT_WORKERS=$$(cat $(CLUSTER_DIR)/workers 2>/dev/null) KUBENEXT_GATE_OFF_WORKERS=$$(cat $(CLUSTER_DIR)/gate-off-workers 2>/dev/null) \
+		KUBENEXT_UPSTREAM_WORKERS=$$(cat $(CLUSTER_DIR)/upstream-workers 2>/dev/null) \
 		go test -v -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/ -args \
 		--kubeconfig=$(CLUSTER_DIR)/kubeconfig --ginkgo.v --ginkgo.randomize-all --ginkgo.json-report=$(E2E_REPORT) \
 		$(if $(GINKGO_SEED),--ginkgo.seed=$(GINKGO_SEED)) $(if $(FOCUS),--ginkgo.focus='$(FOCUS)') $(if $(SKIP),--ginkgo.skip='$(SKIP)') $(if $(LABELS),--ginkgo.label-filter='$(LABELS)')

@@ -27,6 +27,8 @@ func main() {
 	pf.StringVar(&o.Image, "image", "", "node image (required for create)")
 	pf.IntVar(&o.Workers, "workers", 1, "number of worker nodes")
 	pf.IntVar(&o.GateOffWorkers, "gate-off-workers", 1, "extra workers whose kubelet runs with KeystoneContainers=false and ContainerRestartRuleTerminatePod=false, labelled "+cluster.GateOffLabel+"="+cluster.GateOffLabelValue)
+	pf.IntVar(&o.UpstreamWorkers, "upstream-workers", 0, "extra workers running pristine upstream's kubelet, labelled "+cluster.KubeletLabel+"="+cluster.KubeletLabelUpstream)
+	pf.StringVar(&o.UpstreamImage, "upstream-image", "", "node image of the upstream workers (cluster upstream-image builds it)")
 	pf.StringVar(&o.Gates, "gates", "", "feature gates on top of the defaults, e.g. EventedPLEG=false")
 	pf.StringVar(&o.Network, "network", "kubenext", "docker network for the nodes")
 	pf.StringVar(&o.Subnet, "subnet", "172.30.0.0/24", "subnet of that network; guarded before nodes start")
@@ -43,6 +45,16 @@ func main() {
 		&cobra.Command{Use: "delete", Short: "Delete the cluster, its network and its guard", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error { return cluster.Down(cmd.Context(), o, cmd.OutOrStdout()) }},
 	)
+	var up cluster.UpstreamImageOptions
+	upstreamImage := &cobra.Command{Use: "upstream-image", Short: "Build the upstream workers' node image: --image with upstream's kubelet", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			up.Base = o.Image
+			return cluster.UpstreamImage(cmd.Context(), up, cmd.OutOrStdout())
+		}}
+	upstreamImage.Flags().StringVar(&up.Kubelet, "kubelet", "_output/upstream/bin/kubelet", "upstream's kubelet (make upstream-build COMPONENTS=kubelet)")
+	upstreamImage.Flags().StringVar(&up.Tag, "tag", "", "image to build (required)")
+	upstreamImage.Flags().StringVar(&up.WorkDir, "work-dir", "_output/upstream/node-image", "build context directory")
+	root.AddCommand(upstreamImage)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
 		stop()

@@ -86,7 +86,7 @@ func (c *Cluster) Create(ctx context.Context) error {
 			c.Steps.Note("cgroup v1 host: %t; restrict_oom_score_adj: %t", c.Host.CgroupV1, c.Host.CannotLowerOOMScore)
 			return os.WriteFile(configPath, config, 0o644)
 		}},
-		{fmt.Sprintf("Creating cluster %s (1 control-plane, %d workers, %d gate-off workers) with kind", c.Name, c.Workers, c.GateOffWorkers), func(ctx context.Context) error {
+		{fmt.Sprintf("Creating cluster %s (1 control-plane, %d workers, %d gate-off workers, %d upstream workers) with kind", c.Name, c.Workers, c.GateOffWorkers, c.UpstreamWorkers), func(ctx context.Context) error {
 			return c.kind(ctx, "create", "cluster", "--name", c.Name, "--image", c.Image,
 				"--config", configPath, "--kubeconfig", c.Kubeconfig, "--wait", "0s")
 		}},

@@ -18,7 +18,12 @@ type Spec struct {
 	// e2e suite can show that a pod with a keystone (either API) gets
 	// upstream's behaviour from such a kubelet.
 	GateOffWorkers int
-	Gates          map[string]bool
+	// UpstreamWorkers come last and run UpstreamImage: our node image
+	// with upstream's kubelet (see upstream.go), labelled
+	// KubeletLabel=KubeletLabelUpstream.
+	UpstreamWorkers int
+	UpstreamImage   string
+	Gates           map[string]bool
 	PodSubnet      string
 	ServiceSubnet  string
 	Host           HostFacts
@@ -48,6 +53,7 @@ type kindCluster struct {
 
 type kindNode struct {
 	Role                 string            `json:"role"`
+	Image                string            `json:"image,omitempty"`
 	Labels               map[string]string `json:"labels,omitempty"`
 	KubeadmConfigPatches []string          `json:"kubeadmConfigPatches,omitempty"`
 }
@@ -82,7 +88,7 @@ func KindConfig(spec Spec) ([]byte, error) {
 			PodSubnet:     spec.PodSubnet,
 			ServiceSubnet: spec.ServiceSubnet,
 		},
-		KubeadmConfigPatches: []string{kubeletPatch(spec.Host)},
+		KubeadmConfigPatches: []string{kubeletPatch(spec.Host), etcdOnTmpfsPatch},
 	}
 	for range spec.Workers {
 		c.Nodes = append(c.Nodes, kindNode{Role: "worker"})
@@ -94,6 +100,20 @@ func KindConfig(spec Spec) ([]byte, error) {
 			Role:                 "worker",
 			Labels:               map[string]string{GateOffLabel: GateOffLabelValue},
 			KubeadmConfigPatches: []string{keystoneOffJoinPatch},
+		})
+	}
+	if spec.UpstreamWorkers < 0 {
+		return nil, fmt.Errorf("UPSTREAM_WORKERS=%d: want 0 or more", spec.UpstreamWorkers)
+	}
+	if spec.UpstreamWorkers > 0 && spec.UpstreamImage == "" {
+		return nil, fmt.Errorf("UPSTREAM_WORKERS=%d needs the upstream-kubelet node image: make cluster builds it (make node-image-upstream)", spec.UpstreamWorkers)
+	}
+	for range spec.UpstreamWorkers {
+		c.Nodes = append(c.Nodes, kindNode{
+			Role:                 "worker",
+			Image:                spec.UpstreamImage,
+			Labels:               map[string]string{KubeletLabel: KubeletLabelUpstream},
+			KubeadmConfigPatches: []string{upstreamJoinPatch},
 		})
 	}
 	if spec.Host.CannotLowerOOMScore {
@@ -115,6 +135,17 @@ func kubeletPatch(host HostFacts) string {
 	}
 	return patch
 }
+
+// etcdOnTmpfsPatch keeps etcd's data in the control-plane node's /tmp,
+// which kind mounts as tmpfs. On /var, a volume on the host's disk, every
+// write waits for an fsync that a disk shared with the image builds and
+// 200 pods of churn can stall for seconds, and a stalled etcd stalls the
+// apiserver. A test cluster loses nothing it needs: its etcd dies with
+// its node container either way.
+const etcdOnTmpfsPatch = "kind: ClusterConfiguration\n" +
+	"etcd:\n" +
+	"  local:\n" +
+	"    dataDir: /tmp/etcd\n"
 
 // keystoneOffJoinPatch turns both keystone gates (KeystoneContainers and
 // ContainerRestartRuleTerminatePod) off on one joining node's kubelet. The cluster's featureGates cannot: every kubelet that joins

@@ -88,3 +88,35 @@ func TestKindConfigGateOffWorkersOnly(t *testing.T) {
 		t.Errorf("want a control-plane and one gate-off worker:\n%s", rendered)
 	}
 }
+
+func TestKindConfigPutsEtcdOnTmpfs(t *testing.T) {
+	rendered, err := KindConfig(Spec{Name: "kubenext", Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c kindCluster
+	if err := yaml.UnmarshalStrict(rendered, &c); err != nil {
+		t.Fatalf("%v:\n%s", err, rendered)
+	}
+	for _, p := range c.KubeadmConfigPatches {
+		var patch struct {
+			Kind string `json:"kind"`
+			Etcd struct {
+				Local struct {
+					DataDir string `json:"dataDir"`
+				} `json:"local"`
+			} `json:"etcd"`
+		}
+		if err := yaml.Unmarshal([]byte(p), &patch); err != nil {
+			t.Fatalf("%v:\n%s", err, p)
+		}
+		if patch.Kind == "ClusterConfiguration" {
+			// kind mounts /tmp in every node as tmpfs.
+			if !strings.HasPrefix(patch.Etcd.Local.DataDir, "/tmp/") {
+				t.Errorf("etcd's dataDir = %q, want one under /tmp", patch.Etcd.Local.DataDir)
+			}
+			return
+		}
+	}
+	t.Errorf("no ClusterConfiguration patch moves etcd's data:\n%s", rendered)
+}

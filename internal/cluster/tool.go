@@ -21,6 +21,9 @@ type Options struct {
 	Name, Image, Network, Subnet, Gates string
 	Kind, Kubectl, Kubeconfig, StateDir string
 	Workers, GateOffWorkers             int
+	// UpstreamWorkers run UpstreamImage (see upstream.go).
+	UpstreamWorkers int
+	UpstreamImage   string
 }
 
 // Config is `cluster config`: it checks every option and prints the kind
@@ -108,6 +111,12 @@ func (o Options) Cluster(facts HostFacts) (*Cluster, error) {
 	if o.GateOffWorkers < 0 {
 		return nil, fmt.Errorf("--gate-off-workers=%d: want 0 or more", o.GateOffWorkers)
 	}
+	if o.UpstreamWorkers < 0 {
+		return nil, fmt.Errorf("--upstream-workers=%d: want 0 or more", o.UpstreamWorkers)
+	}
+	if o.UpstreamWorkers > 0 && o.UpstreamImage == "" {
+		return nil, fmt.Errorf("--upstream-workers=%d needs --upstream-image: `make cluster UPSTREAM_WORKERS=%d` builds and passes it", o.UpstreamWorkers, o.UpstreamWorkers)
+	}
 	subnet, err := ParseHostSubnet(o.Subnet, 0)
 	if err != nil {
 		return nil, err
@@ -120,6 +129,7 @@ func (o Options) Cluster(facts HostFacts) (*Cluster, error) {
 	return &Cluster{
 		Spec: Spec{
 			Name: o.Name, Workers: o.Workers, GateOffWorkers: o.GateOffWorkers, Gates: gates,
+			UpstreamWorkers: o.UpstreamWorkers, UpstreamImage: o.UpstreamImage,
 			PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet, Host: facts,
 		},
 		Image: o.Image, Network: o.Network, Subnet: subnet,

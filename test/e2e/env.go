@@ -28,6 +28,9 @@ type clusterEnv struct {
 	// spec whose node is missing skips only when the cluster was made
 	// without it on purpose (0), and fails otherwise.
 	Workers, GateOffWorkers int
+	// UpstreamWorkers is UPSTREAM_WORKERS, -1 when not recorded (a
+	// cluster made by make machines, or before the option existed).
+	UpstreamWorkers int
 	// NodeSelector, from make e2e NODE_SELECTOR=k=v[,k=v], keeps the
 	// feature specs on the nodes it selects: the virtual machine worker
 	// (kubenext.io/vm=cgroupv2) when they run on cgroup v2.
@@ -36,12 +39,13 @@ type clusterEnv struct {
 
 func env() clusterEnv {
 	e := clusterEnv{
-		Name:           os.Getenv("KUBENEXT_CLUSTER"),
-		Network:        os.Getenv("KUBENEXT_NETWORK"),
-		TestImage:      os.Getenv("KUBENEXT_TEST_IMAGE"),
-		PullPolicy:     v1.PullPolicy(os.Getenv("KUBENEXT_PULL_POLICY")),
-		Workers:        recordedCount("KUBENEXT_WORKERS"),
-		GateOffWorkers: recordedCount("KUBENEXT_GATE_OFF_WORKERS"),
+		Name:            os.Getenv("KUBENEXT_CLUSTER"),
+		Network:         os.Getenv("KUBENEXT_NETWORK"),
+		TestImage:       os.Getenv("KUBENEXT_TEST_IMAGE"),
+		PullPolicy:      v1.PullPolicy(os.Getenv("KUBENEXT_PULL_POLICY")),
+		Workers:         recordedCount("KUBENEXT_WORKERS"),
+		GateOffWorkers:  recordedCount("KUBENEXT_GATE_OFF_WORKERS"),
+		UpstreamWorkers: recordedCount("KUBENEXT_UPSTREAM_WORKERS"),
 	}
 	if sel := os.Getenv("KUBENEXT_NODE_SELECTOR"); sel != "" {
 		set, err := labels.ConvertSelectorToLabelsMap(sel)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
@@ -14,6 +15,8 @@ import (
 	e2epod "k8s.io/kubernetes/test/e2e/framework/pod"
 	admissionapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubenext/kubenext/internal/cluster"
 )
 
 const forkVersionPrefix = "v1.37.2+kubenext."
@@ -38,14 +41,27 @@ var _ = ginkgo.Describe("Smoke", func() {
 	})
 
 	// A cluster in the middle of a roll from upstream has other kubelets
-	// on purpose, and runs the suite without this spec.
-	ginkgo.It("runs our kubelet, of the apiserver's version, on every node", needsOurKubelet, func(ctx context.Context) {
+	// on purpose, and runs the suite without this spec. The upstream
+	// workers of make cluster UPSTREAM_WORKERS are labelled, and must run
+	// exactly upstream's release of our base.
+	ginkgo.It("runs our kubelet, of the apiserver's version, on every node but the labelled upstream workers", needsOurKubelet, func(ctx context.Context) {
 		info, err := f.ClientSet.Discovery().ServerVersion()
 		framework.ExpectNoError(err)
+		upstreamVersion, _, _ := strings.Cut(info.GitVersion, "+")
 		nodes, err := f.ClientSet.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		framework.ExpectNoError(err)
+		upstreamNodes := 0
 		for _, node := range nodes.Items {
-			gomega.Expect(node.Status.NodeInfo.KubeletVersion).To(gomega.Equal(info.GitVersion), "node %s", node.Name)
+			want := info.GitVersion
+			if node.Labels[cluster.KubeletLabel] == cluster.KubeletLabelUpstream {
+				want = upstreamVersion
+				upstreamNodes++
+			}
+			gomega.Expect(node.Status.NodeInfo.KubeletVersion).To(gomega.Equal(want), "node %s", node.Name)
+		}
+		if recorded := env().UpstreamWorkers; recorded >= 0 {
+			gomega.Expect(upstreamNodes).To(gomega.Equal(recorded), "nodes labelled %s=%s; make cluster was asked for UPSTREAM_WORKERS=%d",
+				cluster.KubeletLabel, cluster.KubeletLabelUpstream, recorded)
 		}
 	})
 

@@ -24,9 +24,9 @@ type Spec struct {
 	UpstreamWorkers int
 	UpstreamImage   string
 	Gates           map[string]bool
-	PodSubnet      string
-	ServiceSubnet  string
-	Host           HostFacts
+	PodSubnet       string
+	ServiceSubnet   string
+	Host            HostFacts
 }
 
 // GateOffLabel, set to GateOffLabelValue, marks the GateOffWorkers, so

@@ -1,11 +1,14 @@
 // Package resizebench is make bench-resize: on the kind cluster it compares
-// an in-place resize with what a user does without one.
+// an in-place resize with what a user does without one, on our kubelet and,
+// in the same run, on upstream's (a worker of make cluster UPSTREAM_WORKERS):
 //   - in place: the time from the resize patch to the container status
 //     showing the new CPU limit, over -n resizes of one running pod;
 //   - recreate: the time from deleting the pod to a new pod, carrying the
 //     new resources, being Ready, over -n rounds.
 //
-// It writes a markdown table and every sample as CSV.
+// The kubelets take turns round by round, the first of each round
+// alternating, so that a busy moment of the host falls on both. It writes
+// a markdown table with the kubelets as columns and every sample as CSV.
 package resizebench
 
 import (
@@ -14,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -26,14 +31,19 @@ import (
 
 	"github.com/kubenext/kubenext/internal/benchkube"
 	"github.com/kubenext/kubenext/internal/benchstat"
+	"github.com/kubenext/kubenext/internal/cluster"
 	"github.com/kubenext/kubenext/internal/steps"
 )
 
 // Config is make bench-resize's flags.
 type Config struct {
 	Kubeconfig, Node, Image, Namespace string
-	CSV                                string // every sample; empty for none
-	N                                  int    // resizes, and recreations, to time
+	// UpstreamNode runs upstream's kubelet. "auto" takes the first node
+	// labelled kubenext.io/kubelet=upstream and runs ours alone, saying
+	// so, when there is none; "" runs ours alone.
+	UpstreamNode string
+	CSV          string // every sample; empty for none
+	N            int    // resizes, and recreations, to time per kubelet
 	// Stdout gets the table; Stderr the progress.
 	Stdout, Stderr io.Writer
 }
@@ -46,22 +56,46 @@ func (c Config) Check() error {
 	if c.N < 2 || c.N > 500 {
 		return fmt.Errorf("-n must be 2..500")
 	}
+	if c.UpstreamNode == c.Node {
+		return fmt.Errorf("-upstream-node %s is -node too: give the node of make cluster UPSTREAM_WORKERS=1, or auto", c.Node)
+	}
 	return nil
 }
 
+// target is one kubelet under test: its name in tables and the node it runs.
+type target struct{ kubelet, node string }
+
+// samples are one kubelet's timings.
+type samples struct{ inPlace, recreate []time.Duration }
+
 type bench struct {
 	Config
-	client kubernetes.Interface
-	steps  *steps.Steps
+	client  kubernetes.Interface
+	steps   *steps.Steps
+	targets []target
 }
 
-// Run times both methods in a namespace of its own, deleted at the end.
+// Run times both methods on each kubelet in a namespace of its own,
+// deleted at the end.
 func Run(ctx context.Context, c Config) error {
 	client, err := benchkube.Client(c.Kubeconfig)
 	if err != nil {
 		return err
 	}
 	b := &bench{Config: c, client: client, steps: &steps.Steps{Out: c.Stderr}}
+	b.targets = []target{{"kubenext", c.Node}}
+	upstream := c.UpstreamNode
+	if upstream == "auto" {
+		if upstream, err = findUpstreamNode(ctx, client); err != nil {
+			return err
+		}
+		if upstream == "" {
+			b.steps.Note("no node is labelled %s=%s (make cluster UPSTREAM_WORKERS=1): timing our kubelet alone", cluster.KubeletLabel, cluster.KubeletLabelUpstream)
+		}
+	}
+	if upstream != "" {
+		b.targets = append(b.targets, target{"upstream", upstream})
+	}
 	if err := b.steps.Run("Creating namespace "+c.Namespace, func() error { return b.freshNamespace(ctx) }); err != nil {
 		return err
 	}
@@ -69,49 +103,115 @@ func Run(ctx context.Context, c Config) error {
 		_ = b.steps.Run("Deleting namespace "+c.Namespace, func() error { return b.deleteNamespace(context.Background()) })
 	}()
 
-	var inPlace, recreate []time.Duration
-	if err := b.steps.Run(fmt.Sprintf("Timing %d in-place resizes", c.N), func() error {
-		inPlace, err = b.inPlace(ctx)
-		return err
+	results := map[string]*samples{}
+	for _, t := range b.targets {
+		results[t.kubelet] = &samples{}
+	}
+	if err := b.steps.Run(fmt.Sprintf("Timing %d in-place resizes on each of %s", c.N, b.describeTargets()), func() error {
+		return b.inPlace(ctx, results)
 	}); err != nil {
 		return err
 	}
-	if err := b.steps.Run(fmt.Sprintf("Timing %d delete-and-recreate rounds", c.N), func() error {
-		recreate, err = b.recreate(ctx)
-		return err
+	if err := b.steps.Run(fmt.Sprintf("Timing %d delete-and-recreate rounds on each of %s", c.N, b.describeTargets()), func() error {
+		return b.recreate(ctx, results)
 	}); err != nil {
 		return err
 	}
-	if err := writeCSV(c.CSV, inPlace, recreate); err != nil {
+	kubelets := b.kubelets()
+	if err := writeCSV(c.CSV, kubelets, results); err != nil {
 		return err
 	}
-	writeTable(c.Stdout, inPlace, recreate)
+	writeTable(c.Stdout, kubelets, results)
 	return nil
 }
 
-func writeCSV(path string, inPlace, recreate []time.Duration) error {
+// findUpstreamNode is the first node by name labelled as upstream's
+// kubelet, "" when there is none.
+func findUpstreamNode(ctx context.Context, client kubernetes.Interface) (string, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.KubeletLabel + "=" + cluster.KubeletLabelUpstream})
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, n := range nodes.Items {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], nil
+}
+
+func (b *bench) kubelets() []string {
+	var out []string
+	for _, t := range b.targets {
+		out = append(out, t.kubelet)
+	}
+	return out
+}
+
+func (b *bench) describeTargets() string {
+	var out []string
+	for _, t := range b.targets {
+		out = append(out, t.kubelet+" ("+t.node+")")
+	}
+	return strings.Join(out, ", ")
+}
+
+// inTurn is the order of the kubelets in round: the first alternates.
+func (b *bench) inTurn(round int) []target {
+	if round%2 == 0 || len(b.targets) < 2 {
+		return b.targets
+	}
+	out := append([]target(nil), b.targets[1:]...)
+	return append(out, b.targets[0])
+}
+
+func writeCSV(path string, kubelets []string, results map[string]*samples) error {
 	if path == "" {
 		return nil
 	}
 	var buf bytes.Buffer
-	buf.WriteString("method,round,ms\n")
-	for i, d := range inPlace {
-		fmt.Fprintf(&buf, "in-place,%d,%.1f\n", i, benchstat.Millis(d))
+	buf.WriteString("kubelet,method,round,ms\n")
+	for _, k := range kubelets {
+		for i, d := range results[k].inPlace {
+			fmt.Fprintf(&buf, "%s,in-place,%d,%.1f\n", k, i, benchstat.Millis(d))
+		}
 	}
-	for i, d := range recreate {
-		fmt.Fprintf(&buf, "recreate,%d,%.1f\n", i, benchstat.Millis(d))
+	for _, k := range kubelets {
+		for i, d := range results[k].recreate {
+			fmt.Fprintf(&buf, "%s,recreate,%d,%.1f\n", k, i, benchstat.Millis(d))
+		}
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-func writeTable(w io.Writer, inPlace, recreate []time.Duration) {
-	fmt.Fprintf(w, "| method | samples | p50 | p99 | max |\n| --- | --- | --- | --- | --- |\n")
+// writeTable has a row per method and, per kubelet, p50, p99 and the
+// sample count.
+func writeTable(w io.Writer, kubelets []string, results map[string]*samples) {
+	fmt.Fprint(w, "| method |")
+	for _, k := range kubelets {
+		fmt.Fprintf(w, " %s p50 | %s p99 | %s samples |", k, k, k)
+	}
+	fmt.Fprint(w, "\n| --- |")
+	for range kubelets {
+		fmt.Fprint(w, " --- | --- | --- |")
+	}
+	fmt.Fprintln(w)
 	for _, row := range []struct {
 		name string
-		d    []time.Duration
-	}{{"in-place resize (patch to status)", inPlace}, {"delete and recreate (delete to Ready)", recreate}} {
-		fmt.Fprintf(w, "| %s | %d | %.0f ms | %.0f ms | %.0f ms |\n", row.name, len(row.d),
-			benchstat.Millis(benchstat.Percentile(row.d, 50)), benchstat.Millis(benchstat.Percentile(row.d, 99)), benchstat.Millis(benchstat.Percentile(row.d, 100)))
+		of   func(*samples) []time.Duration
+	}{
+		{"in-place resize (patch to status)", func(s *samples) []time.Duration { return s.inPlace }},
+		{"delete and recreate (delete to Ready)", func(s *samples) []time.Duration { return s.recreate }},
+	} {
+		fmt.Fprintf(w, "| %s |", row.name)
+		for _, k := range kubelets {
+			d := row.of(results[k])
+			fmt.Fprintf(w, " %.0f ms | %.0f ms | %d |", benchstat.Millis(benchstat.Percentile(d, 50)), benchstat.Millis(benchstat.Percentile(d, 99)), len(d))
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -131,11 +231,11 @@ func resizePatch(limitMilli int64) []byte {
 	return []byte(fmt.Sprintf(`{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"%dm"},"limits":{"cpu":"%dm"}}}]}}`, limitMilli/2, limitMilli))
 }
 
-func (b *bench) pod(name string, res v1.ResourceRequirements) *v1.Pod {
+func (b *bench) pod(name, node string, res v1.ResourceRequirements) *v1.Pod {
 	return &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "resizebench"}},
 		Spec: v1.PodSpec{
-			NodeName:                      b.Node,
+			NodeName:                      node,
 			TerminationGracePeriodSeconds: ptr.To[int64](0),
 			Containers: []v1.Container{{
 				Name: "c", Image: b.Image, ImagePullPolicy: v1.PullNever,
@@ -151,35 +251,48 @@ func (b *bench) pod(name string, res v1.ResourceRequirements) *v1.Pod {
 	}
 }
 
-func (b *bench) inPlace(ctx context.Context) ([]time.Duration, error) {
+func (b *bench) inPlace(ctx context.Context, results map[string]*samples) error {
 	pods := b.client.CoreV1().Pods(b.Namespace)
-	if _, err := pods.Create(ctx, b.pod("in-place", cpuShape(200)), metav1.CreateOptions{}); err != nil {
-		return nil, err
+	for _, t := range b.targets {
+		if _, err := pods.Create(ctx, b.pod("in-place-"+t.kubelet, t.node, cpuShape(200)), metav1.CreateOptions{}); err != nil {
+			return err
+		}
 	}
-	if err := b.waitReady(ctx, "in-place"); err != nil {
-		return nil, err
+	for _, t := range b.targets {
+		if err := b.waitReady(ctx, "in-place-"+t.kubelet); err != nil {
+			return fmt.Errorf("%s kubelet on %s: %w", t.kubelet, t.node, err)
+		}
 	}
-	var out []time.Duration
 	for round := range b.N {
 		limit := limitFor(round)
-		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=in-place"})
-		if err != nil {
-			return out, err
+		for _, t := range b.inTurn(round) {
+			d, err := b.resizeOnce(ctx, "in-place-"+t.kubelet, limit)
+			if err != nil {
+				return fmt.Errorf("%s kubelet on %s, resize round %d to %dm: %w", t.kubelet, t.node, round, limit, err)
+			}
+			results[t.kubelet].inPlace = append(results[t.kubelet].inPlace, d)
 		}
-		start := time.Now()
-		if _, err := pods.Patch(ctx, "in-place", types.StrategicMergePatchType, resizePatch(limit), metav1.PatchOptions{}, "resize"); err != nil {
-			w.Stop()
-			return out, fmt.Errorf("resize round %d: %w", round, err)
-		}
-		err = untilEvent(ctx, w, time.Minute, func(p *v1.Pod) bool { return statusLimitMilli(p) == limit })
-		elapsed := time.Since(start)
-		w.Stop()
-		if err != nil {
-			return out, fmt.Errorf("resize round %d to %dm: %w", round, limit, err)
-		}
-		out = append(out, elapsed)
 	}
-	return out, nil
+	return nil
+}
+
+// resizeOnce patches pod's CPU limit and times it until the status shows
+// the new limit, on a watch opened before the patch.
+func (b *bench) resizeOnce(ctx context.Context, pod string, limit int64) (time.Duration, error) {
+	pods := b.client.CoreV1().Pods(b.Namespace)
+	w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + pod})
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	start := time.Now()
+	if _, err := pods.Patch(ctx, pod, types.StrategicMergePatchType, resizePatch(limit), metav1.PatchOptions{}, "resize"); err != nil {
+		return 0, err
+	}
+	if err := untilEvent(ctx, w, time.Minute, func(p *v1.Pod) bool { return statusLimitMilli(p) == limit }); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }
 
 // statusLimitMilli is the CPU limit the kubelet reports the container
@@ -195,34 +308,40 @@ func statusLimitMilli(p *v1.Pod) int64 {
 	return q.MilliValue()
 }
 
-func (b *bench) recreate(ctx context.Context) ([]time.Duration, error) {
+func (b *bench) recreate(ctx context.Context, results map[string]*samples) error {
 	pods := b.client.CoreV1().Pods(b.Namespace)
-	current := "recreate-0"
-	if _, err := pods.Create(ctx, b.pod(current, cpuShape(200)), metav1.CreateOptions{}); err != nil {
-		return nil, err
+	current := map[string]string{}
+	for _, t := range b.targets {
+		current[t.kubelet] = "recreate-" + t.kubelet + "-0"
+		if _, err := pods.Create(ctx, b.pod(current[t.kubelet], t.node, cpuShape(200)), metav1.CreateOptions{}); err != nil {
+			return err
+		}
 	}
-	if err := b.waitReady(ctx, current); err != nil {
-		return nil, err
+	for _, t := range b.targets {
+		if err := b.waitReady(ctx, current[t.kubelet]); err != nil {
+			return fmt.Errorf("%s kubelet on %s: %w", t.kubelet, t.node, err)
+		}
 	}
-	var out []time.Duration
 	for round := range b.N {
-		// What a controller does: the old pod goes, a new one with the new
-		// resources comes, and the service is back when it is Ready.
-		next := fmt.Sprintf("recreate-%d", round+1)
-		start := time.Now()
-		if err := pods.Delete(ctx, current, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
-			return out, err
+		for _, t := range b.inTurn(round) {
+			// What a controller does: the old pod goes, a new one with the
+			// new resources comes, and the service is back when it is Ready.
+			next := fmt.Sprintf("recreate-%s-%d", t.kubelet, round+1)
+			start := time.Now()
+			if err := pods.Delete(ctx, current[t.kubelet], metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+				return err
+			}
+			if _, err := pods.Create(ctx, b.pod(next, t.node, cpuShape(limitFor(round))), metav1.CreateOptions{}); err != nil {
+				return err
+			}
+			if err := b.waitReady(ctx, next); err != nil {
+				return fmt.Errorf("%s kubelet on %s, recreate round %d: %w", t.kubelet, t.node, round, err)
+			}
+			results[t.kubelet].recreate = append(results[t.kubelet].recreate, time.Since(start))
+			current[t.kubelet] = next
 		}
-		if _, err := pods.Create(ctx, b.pod(next, cpuShape(limitFor(round))), metav1.CreateOptions{}); err != nil {
-			return out, err
-		}
-		if err := b.waitReady(ctx, next); err != nil {
-			return out, fmt.Errorf("recreate round %d: %w", round, err)
-		}
-		out = append(out, time.Since(start))
-		current = next
 	}
-	return out, nil
+	return nil
 }
 
 func (b *bench) waitReady(ctx context.Context, name string) error {

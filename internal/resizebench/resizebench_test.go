@@ -22,7 +22,8 @@ func TestConfigCheck(t *testing.T) {
 	if err := ok.Check(); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []Config{{Node: "n", Image: "i", N: 50}, {Kubeconfig: "k", Node: "n", Image: "i", N: 1}, {Kubeconfig: "k", Node: "n", Image: "i", N: 501}} {
+	for _, bad := range []Config{{Node: "n", Image: "i", N: 50}, {Kubeconfig: "k", Node: "n", Image: "i", N: 1}, {Kubeconfig: "k", Node: "n", Image: "i", N: 501},
+		{Kubeconfig: "k", Node: "n", Image: "i", N: 50, UpstreamNode: "n"}} {
 		if bad.Check() == nil {
 			t.Errorf("%+v accepted", bad)
 		}
@@ -32,28 +33,48 @@ func TestConfigCheck(t *testing.T) {
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func TestWriteTableAndCSV(t *testing.T) {
-	inPlace := []time.Duration{ms(120), ms(80), 100500 * time.Microsecond}
-	recreate := []time.Duration{ms(2100), ms(1900)}
+	results := map[string]*samples{
+		"kubenext": {inPlace: []time.Duration{ms(120), ms(80), 100500 * time.Microsecond}, recreate: []time.Duration{ms(2100), ms(1900)}},
+		"upstream": {inPlace: []time.Duration{ms(150), ms(90)}, recreate: []time.Duration{ms(2000), ms(2200)}},
+	}
+	kubelets := []string{"kubenext", "upstream"}
 	var out bytes.Buffer
-	writeTable(&out, inPlace, recreate)
-	want := `| method | samples | p50 | p99 | max |
-| --- | --- | --- | --- | --- |
-| in-place resize (patch to status) | 3 | 100 ms | 120 ms | 120 ms |
-| delete and recreate (delete to Ready) | 2 | 1900 ms | 2100 ms | 2100 ms |
+	writeTable(&out, kubelets, results)
+	want := `| method | kubenext p50 | kubenext p99 | kubenext samples | upstream p50 | upstream p99 | upstream samples |
+| --- | --- | --- | --- | --- | --- | --- |
+| in-place resize (patch to status) | 100 ms | 120 ms | 3 | 90 ms | 150 ms | 2 |
+| delete and recreate (delete to Ready) | 1900 ms | 2100 ms | 2 | 2000 ms | 2200 ms | 2 |
 `
 	if out.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
 	}
 	path := filepath.Join(t.TempDir(), "resize.csv")
-	if err := writeCSV(path, inPlace, recreate); err != nil {
+	if err := writeCSV(path, kubelets, results); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
-	if want := "method,round,ms\nin-place,0,120.0\nin-place,1,80.0\nin-place,2,100.5\nrecreate,0,2100.0\nrecreate,1,1900.0\n"; string(got) != want {
+	if want := "kubelet,method,round,ms\nkubenext,in-place,0,120.0\nkubenext,in-place,1,80.0\nkubenext,in-place,2,100.5\nupstream,in-place,0,150.0\nupstream,in-place,1,90.0\n" +
+		"kubenext,recreate,0,2100.0\nkubenext,recreate,1,1900.0\nupstream,recreate,0,2000.0\nupstream,recreate,1,2200.0\n"; string(got) != want {
 		t.Errorf("CSV:\n%s\nwant:\n%s", got, want)
 	}
-	if err := writeCSV("", inPlace, recreate); err != nil {
+	if err := writeCSV("", kubelets, results); err != nil {
 		t.Error(err)
+	}
+}
+
+// The kubelets take turns, and the first of a round alternates, so that
+// neither always runs right after the other's work.
+func TestInTurnAlternatesTheFirstKubelet(t *testing.T) {
+	b := &bench{targets: []target{{"kubenext", "w"}, {"upstream", "w3"}}}
+	for round, first := range []string{"kubenext", "upstream", "kubenext", "upstream"} {
+		turn := b.inTurn(round)
+		if len(turn) != 2 || turn[0].kubelet != first || turn[0] == turn[1] {
+			t.Errorf("round %d: %v, want %s first and both", round, turn, first)
+		}
+	}
+	alone := &bench{targets: []target{{"kubenext", "w"}}}
+	if turn := alone.inTurn(1); len(turn) != 1 {
+		t.Errorf("one kubelet: %v", turn)
 	}
 }
 
@@ -61,7 +82,7 @@ func TestWriteTableAndCSV(t *testing.T) {
 // check then waits for.
 func TestRoundsResizeToWhatTheyWaitFor(t *testing.T) {
 	b := &bench{Config: Config{Node: "w", Image: "img"}}
-	pod := b.pod("p", cpuShape(200))
+	pod := b.pod("p", "w", cpuShape(200))
 	for round := range 4 {
 		limit := limitFor(round)
 		if limit == limitFor(round+1) {

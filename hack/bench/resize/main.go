@@ -1,5 +1,6 @@
 // Command resize is make bench-resize: on the kind cluster it compares an
-// in-place resize with deleting and recreating the pod. The logic is in
+// in-place resize with deleting and recreating the pod, on our kubelet and
+// on upstream's. The logic is in
 // internal/resizebench.
 package main
 
@@ -17,6 +18,7 @@ func main() {
 	flag.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the kind cluster")
 	flag.StringVar(&c.Node, "node", "", "node the pods run on")
 	flag.StringVar(&c.Image, "image", "", "locally built test image (never pulled)")
+	flag.StringVar(&c.UpstreamNode, "upstream-node", "auto", "node running upstream's kubelet, timed in the same run; auto: the first labelled kubenext.io/kubelet=upstream, if any; empty: ours alone")
 	flag.StringVar(&c.Namespace, "namespace", "resizebench", "namespace created and deleted by the run")
 	flag.StringVar(&c.CSV, "csv", "", "write every sample (method, round, ms) to this CSV file")
 	flag.IntVar(&c.N, "n", 50, "resizes, and recreations, to time")

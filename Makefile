@@ -484,22 +484,29 @@ bench-nodelogs: build
 	go run ./hack/bench/nodelogs -kubeconfig $(CLUSTER_DIR)/kubeconfig -cluster $(CLUSTER) -kubectl $(BIN)/kubectl \
 		-lines $(NODELOGS_LINES) -rounds $(NODELOGS_ROUNDS) -csv docs/bench-nodelogs.csv
 
-# Evented against generic PLEG on one worker, same run: kubelet CPU over an
-# idle period with PLEG_PODS pods, and exit-to-status latency over as many
-# exits. About 2 x (PLEG_IDLE + 4 min).
+# Our kubelet (<cluster>-worker) against upstream's (the worker of make
+# cluster UPSTREAM_WORKERS=1), both evented, then both generic, every phase
+# on both nodes at once: runtime calls and CPU over PLEG_IDLE with
+# PLEG_PODS idle pods, and exit-to-status latency over PLEG_EXITS exits
+# among PLEG_FEW_PODS pods and over PLEG_PODS exits among PLEG_PODS pods.
+# About 2 x (PLEG_IDLE + 12 min). Without an upstream worker, ours alone.
 PLEG_PODS ?= 100
+PLEG_FEW_PODS ?= 20
+PLEG_EXITS ?= 100
 PLEG_IDLE ?= 5m
 PLEG_EXIT_INTERVAL ?= 1s
 bench-pleg: build
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
-	go run ./hack/bench/pleg -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
-		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -idle $(PLEG_IDLE) -exit-interval $(PLEG_EXIT_INTERVAL) -csv docs/bench-pleg.csv | tee $(OUT)/bench-pleg.md
+	set -o pipefail; go run ./hack/bench/pleg -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
+		-image $$(cat $(CLUSTER_DIR)/test-image) -pods $(PLEG_PODS) -few-pods $(PLEG_FEW_PODS) -exits $(PLEG_EXITS) \
+		-idle $(PLEG_IDLE) -exit-interval $(PLEG_EXIT_INTERVAL) -csv docs/bench-pleg.csv -idle-csv docs/bench-pleg-idle.csv | tee $(OUT)/bench-pleg.md
 
-# In-place resize against delete-and-recreate, RESIZE_N rounds each.
+# In-place resize against delete-and-recreate, RESIZE_N rounds each, on
+# our kubelet and, taking turns, on upstream's (UPSTREAM_WORKERS=1).
 RESIZE_N ?= 50
 bench-resize:
 	@test -f $(CLUSTER_DIR)/test-image || { echo "no cluster $(CLUSTER): run make cluster first"; exit 1; }
-	go run ./hack/bench/resize -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
+	set -o pipefail; go run ./hack/bench/resize -kubeconfig $(CLUSTER_DIR)/kubeconfig -node $(CLUSTER)-worker \
 		-image $$(cat $(CLUSTER_DIR)/test-image) -n $(RESIZE_N) -csv docs/bench-resize.csv | tee $(OUT)/bench-resize.md
 
 # 100 pods scheduled and run at once; the control plane's memory at rest.

@@ -30,3 +30,16 @@ func SetGate(config []byte, gate string, on bool) ([]byte, error) {
 	obj["featureGates"] = gates
 	return yaml.Marshal(obj)
 }
+
+// Gate reports featureGates[gate] of a KubeletConfiguration, and whether
+// the file sets it at all.
+func Gate(config []byte, gate string) (on, set bool, err error) {
+	var obj struct {
+		FeatureGates map[string]bool `json:"featureGates"`
+	}
+	if err := yaml.Unmarshal(config, &obj); err != nil {
+		return false, false, fmt.Errorf("kubelet config: %w", err)
+	}
+	on, set = obj.FeatureGates[gate]
+	return on, set, nil
+}

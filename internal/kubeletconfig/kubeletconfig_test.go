@@ -20,3 +20,19 @@ func TestSetGate(t *testing.T) {
 		t.Error("a non-kubelet config was edited")
 	}
 }
+
+func TestGate(t *testing.T) {
+	config := []byte("kind: KubeletConfiguration\nfeatureGates:\n  EventedPLEG: true\n  NodeLogQuery: false\n")
+	for _, c := range []struct {
+		gate    string
+		on, set bool
+	}{{"EventedPLEG", true, true}, {"NodeLogQuery", false, true}, {"Other", false, false}} {
+		on, set, err := Gate(config, c.gate)
+		if err != nil || on != c.on || set != c.set {
+			t.Errorf("Gate(%s) = %t, %t, %v; want %t, %t", c.gate, on, set, err, c.on, c.set)
+		}
+	}
+	if _, _, err := Gate([]byte("featureGates: [not, a, map]"), "EventedPLEG"); err == nil {
+		t.Error("a config whose featureGates is not a map must be an error")
+	}
+}

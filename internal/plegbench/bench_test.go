@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ import (
 )
 
 func TestConfigCheck(t *testing.T) {
-	ok := Config{Kubeconfig: "k", Node: "n", Image: "i", Pods: 100, ExitInterval: time.Second}
+	ok := Config{Kubeconfig: "k", Node: "n", UpstreamNode: "u", Image: "i", Pods: 100, FewPods: 20, Exits: 100, ExitInterval: time.Second}
 	if err := ok.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -31,10 +32,14 @@ func TestConfigCheck(t *testing.T) {
 		want string
 	}{
 		{func(c *Config) { c.Node = "" }, "-kubeconfig, -node and -image are required"},
+		{func(c *Config) { c.UpstreamNode = "n" }, "-upstream-node n is -node too"},
 		{func(c *Config) { c.ExitInterval = 5 * time.Millisecond }, "-exit-interval must be 10ms..1m"},
 		{func(c *Config) { c.ExitInterval = 2 * time.Minute }, "-exit-interval must be 10ms..1m"},
 		{func(c *Config) { c.Pods = 106 }, "-pods must be 1..105"},
 		{func(c *Config) { c.Pods = 0 }, "-pods must be 1..105"},
+		{func(c *Config) { c.FewPods = 101 }, "-few-pods must be 1..-pods (100)"},
+		{func(c *Config) { c.Exits = 19 }, "-exits must be -few-pods..20 x -few-pods (20..400)"},
+		{func(c *Config) { c.Exits = 401 }, "-exits must be -few-pods..20 x -few-pods (20..400)"},
 	} {
 		bad := ok
 		c.edit(&bad)
@@ -52,8 +57,9 @@ func TestWriteGateEditsTheNodesKubelet(t *testing.T) {
 	fake := &exectest.Cmder{Script: map[string]exectest.Result{
 		"docker exec kn-worker cat " + kubeletconfig.Path: {Stdout: kubeletConfig},
 	}}
-	b := &bench{Config: Config{Node: "kn-worker"}, node: (&nodes.Provider{Host: fake}).Node("kn-worker")}
-	if err := b.writeGate(context.Background(), false); err != nil {
+	b := &bench{Config: Config{Node: "kn-worker"}}
+	k := kubelet{name: "kubenext", node: "kn-worker", ours: true, cmd: (&nodes.Provider{Host: fake}).Node("kn-worker")}
+	if err := b.writeGate(context.Background(), k, false); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -69,12 +75,21 @@ func TestWriteGateEditsTheNodesKubelet(t *testing.T) {
 	}
 
 	failing := &exectest.Cmder{Script: map[string]exectest.Result{"docker exec kn-worker cat": {ExitCode: 1, Stderr: "No such file"}}}
-	b.node = (&nodes.Provider{Host: failing}).Node("kn-worker")
-	if err := b.writeGate(context.Background(), true); err == nil || !strings.Contains(err.Error(), "No such file") {
+	k.cmd = (&nodes.Provider{Host: failing}).Node("kn-worker")
+	if err := b.writeGate(context.Background(), k, true); err == nil || !strings.Contains(err.Error(), "No such file") {
 		t.Errorf("a node that cannot be read: %v", err)
 	}
 	if len(failing.Calls) != 1 {
 		t.Errorf("went on after the read failed: %v", failing.Lines())
+	}
+
+	// A kubelet already in the mode asked for keeps running.
+	unchanged := &exectest.Cmder{Script: map[string]exectest.Result{
+		"docker exec kn-worker cat " + kubeletconfig.Path: {Stdout: kubeletConfig},
+	}}
+	k.cmd = (&nodes.Provider{Host: unchanged}).Node("kn-worker")
+	if err := b.writeGate(context.Background(), k, true); err != nil || len(unchanged.Calls) != 1 {
+		t.Errorf("EventedPLEG already true: %v, commands %v; want only the read", err, unchanged.Lines())
 	}
 }
 
@@ -82,8 +97,9 @@ func TestProcessCPUInTheNode(t *testing.T) {
 	fake := &exectest.Cmder{Script: map[string]exectest.Result{
 		"docker exec w sh -c cat /proc/$(pidof kubelet)/stat": {Stdout: "279 (kubelet) S 1 279 279 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 30 0 1000 2000000 3000\n"},
 	}}
-	b := &bench{node: (&nodes.Provider{Host: fake}).Node("w")}
-	if got, err := b.processCPU(context.Background(), "kubelet"); err != nil || got != 3 {
+	b := &bench{}
+	k := kubelet{node: "w", cmd: (&nodes.Provider{Host: fake}).Node("w")}
+	if got, err := b.processCPU(context.Background(), k, "kubelet"); err != nil || got != 3 {
 		t.Errorf("processCPU = %v, %v; want 3 s", got, err)
 	}
 }
@@ -99,6 +115,44 @@ func TestInMode(t *testing.T) {
 	}
 	if inMode("other 1\n", true) || !inMode("other 1\n", false) {
 		t.Error("no metric at all is generic (the gate is off)")
+	}
+}
+
+func TestUpstreamInMode(t *testing.T) {
+	configz := func(on bool) []byte {
+		return []byte(fmt.Sprintf(`{"kubeletconfig":{"featureGates":{"EventedPLEG":%t,"NodeLogQuery":true}}}`, on))
+	}
+	connected := "kubelet_evented_pleg_connection_success_count 1\n"
+	for _, c := range []struct {
+		configz []byte
+		metrics string
+		evented bool
+		want    bool
+	}{
+		{configz(true), connected, true, true},
+		{configz(true), "", true, false}, // the stream has not connected yet
+		{configz(true), "kubelet_evented_pleg_connection_success_count 0\n", true, false},
+		{configz(false), connected, true, false}, // the old kubelet, or the edit was lost
+		{configz(false), "", false, true},
+		{configz(true), connected, false, false},
+		{[]byte(`{"kubeletconfig":{}}`), "", false, true}, // off by default upstream
+	} {
+		got, err := upstreamInMode(c.configz, c.metrics, c.evented)
+		if err != nil || got != c.want {
+			t.Errorf("configz %s, metrics %q, evented %t: %t, %v; want %t", c.configz, c.metrics, c.evented, got, err, c.want)
+		}
+	}
+	if _, err := upstreamInMode([]byte("not json"), "", true); err == nil {
+		t.Error("a /configz that is not JSON must be an error")
+	}
+}
+
+func TestExitDeadlinesOnePerIntervalAndInterleaved(t *testing.T) {
+	// 3 pods of 2 containers: slots 0..5, container j of pod i in slot j*3+i.
+	got := exitDeadlines(100, 3, 2, time.Second, 500*time.Millisecond)
+	want := [][]float64{{100.5, 103.5}, {101.5, 104.5}, {102.5, 105.5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("exitDeadlines = %v, want %v", got, want)
 	}
 }
 
@@ -130,6 +184,7 @@ func terminated(name, message string) watch.Event {
 	return watch.Event{Type: watch.Modified, Object: &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Status: v1.PodStatus{ContainerStatuses: []v1.ContainerStatus{{
+			Name:  "c00",
 			State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{Reason: "Completed", Message: message}},
 		}}},
 	}}
@@ -138,28 +193,35 @@ func terminated(name, message string) watch.Event {
 func TestCollectTimesEachExitOnce(t *testing.T) {
 	events := make(chan watch.Event, 10)
 	running := watch.Event{Type: watch.Modified, Object: &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "exit-000"},
-		Status: v1.PodStatus{ContainerStatuses: []v1.ContainerStatus{{State: v1.ContainerState{Running: &v1.ContainerStateRunning{}}}}}}}
+		Status: v1.PodStatus{ContainerStatuses: []v1.ContainerStatus{{Name: "c00", State: v1.ContainerState{Running: &v1.ContainerStateRunning{}}}}}}}
 	events <- running
 	events <- terminated("exit-000", "100.00 50.00\n")
 	events <- terminated("exit-000", "100.00 50.00\n") // a later update of the same pod
 	events <- terminated("exit-001", "StartError: unable to freeze")
-	events <- terminated("exit-002", "101.50 50.00\n")
-	received := []time.Duration{90 * time.Second, 100250 * time.Millisecond, 100300 * time.Millisecond, 101 * time.Second, 101520 * time.Millisecond}
+	// A pod of two containers: the second exits later, in its own update.
+	two := terminated("exit-002", "101.50 50.00\n")
+	pod := two.Object.(*v1.Pod).DeepCopy()
+	pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, v1.ContainerStatus{Name: "c01",
+		State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{Reason: "Completed", Message: "102.00 50.00\n"}}})
+	events <- two
+	events <- watch.Event{Type: watch.Modified, Object: pod}
+	received := []time.Duration{90 * time.Second, 100250 * time.Millisecond, 100300 * time.Millisecond, 101 * time.Second, 101520 * time.Millisecond, 102100 * time.Millisecond}
 	var log bytes.Buffer
 	c := &collector{events: events, log: &log, uptime: func() (time.Duration, error) {
 		d := received[0]
 		received = received[1:]
 		return d, nil
 	}}
-	got, err := c.collect(context.Background(), 3, time.Minute)
+	got, err := c.collect(context.Background(), 4, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0] != (exitSample{"exit-000", 250 * time.Millisecond}) || got[1] != (exitSample{"exit-002", 20 * time.Millisecond}) {
-		t.Errorf("samples %+v", got)
+	want := []exitSample{{"exit-000/c00", 250 * time.Millisecond}, {"exit-002/c00", 20 * time.Millisecond}, {"exit-002/c01", 100 * time.Millisecond}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("samples %+v, want %+v", got, want)
 	}
-	if !strings.Contains(log.String(), "pleg: pod exit-001 did not run (Completed: StartError: unable to freeze); not timed") ||
-		!strings.Contains(log.String(), "pleg: 1 of 3 containers failed to start and were not timed") {
+	if !strings.Contains(log.String(), "pleg: container exit-001/c00 did not run (Completed: StartError: unable to freeze); not timed") ||
+		!strings.Contains(log.String(), "pleg: 1 of 4 containers failed to start and were not timed") {
 		t.Errorf("log:\n%s", log.String())
 	}
 }
@@ -173,7 +235,7 @@ func TestCollectGivesUpOnMissingExits(t *testing.T) {
 	}
 	var log bytes.Buffer
 	got, err := (&collector{events: events, uptime: uptime, log: &log}).collect(context.Background(), 20, 50*time.Millisecond)
-	if err != nil || len(got) != 19 || !strings.Contains(log.String(), "1 of 20 pods never exited") {
+	if err != nil || len(got) != 19 || !strings.Contains(log.String(), "1 of 20 containers never exited") {
 		t.Errorf("19 of 20: %d samples, %v\n%s", len(got), err, log.String())
 	}
 	events = make(chan watch.Event, 20)
@@ -197,56 +259,93 @@ func TestExitScript(t *testing.T) {
 	}
 }
 
-func sampleResults() []result {
-	return []result{
-		{mode: "evented (EventedPLEG=true)", cpu: 30, runtimeCPU: 10, profiled: benchstat.Share{Total: 20 * time.Second, Matched: time.Second},
-			p50: 120 * time.Millisecond, p99: 480 * time.Millisecond, exits: 2,
-			exitsRaw: []exitSample{{"exit-000", 120250 * time.Microsecond}, {"exit-001", 480 * time.Millisecond}}},
-		{mode: "generic (EventedPLEG=false)", cpu: 40, runtimeCPU: 20, profiled: benchstat.Share{Total: 30 * time.Second, Matched: 4 * time.Second},
-			p50: 700 * time.Millisecond, p99: 1100 * time.Millisecond, exits: 1,
-			exitsRaw: []exitSample{{"exit-000", 700 * time.Millisecond}}},
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func sampleResults() results {
+	oursEv, upEv, oursGen, upGen := subject{"kubenext", true}, subject{"upstream", true}, subject{"kubenext", false}, subject{"upstream", false}
+	idle := func(lists, statuses float64, pleg time.Duration, cpu float64) idleResult {
+		return idleResult{calls: map[string]float64{"ListPodSandbox": lists, "ListContainers": lists, "PodSandboxStatus": statuses, "ContainerStatus": statuses},
+			cpu: cpu, runtimeCPU: cpu / 2, profiled: benchstat.Share{Total: 10 * pleg, Matched: pleg}}
+	}
+	return results{
+		subjects: []subject{oursEv, upEv, oursGen, upGen},
+		idle: map[subject]idleResult{
+			oursEv: idle(1, 0, 10*time.Millisecond, 20), upEv: idle(300, 2, time.Second, 30),
+			oursGen: idle(300, 1, 900*time.Millisecond, 29), upGen: idle(301, 0, time.Second, 31),
+		},
+		exits: map[subject]map[int][]exitSample{
+			oursEv:  {20: {{"exit-000/c00", ms(40)}, {"exit-001/c00", ms(60)}}, 100: {{"exit-000/c00", ms(90)}}},
+			upEv:    {20: {{"exit-000/c00", ms(100)}, {"exit-001/c00", ms(300)}}, 100: {{"exit-000/c00", ms(200)}}},
+			oursGen: {20: {{"exit-000/c00", ms(500)}}, 100: {{"exit-000/c00", ms(700)}}},
+			upGen:   {20: {{"exit-000/c00", ms(600)}}, 100: {{"exit-000/c00", ms(800)}}},
+		},
 	}
 }
 
-func TestWriteTable(t *testing.T) {
+func TestWriteTables(t *testing.T) {
 	var out bytes.Buffer
-	writeTable(&out, Config{Idle: 5 * time.Minute, Pods: 100}, sampleResults())
-	want := `| kubelet | pods | kubelet CPU over 5m0s idle | of which PLEG (pprof) | containerd CPU | exit-to-status p50 | p99 | exits |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-| evented (EventedPLEG=true) | 100 | 30.00 s | 1.00 s | 10.00 s | 120 ms | 480 ms | 2 |
-| generic (EventedPLEG=false) | 100 | 40.00 s | 4.00 s | 20.00 s | 700 ms | 1100 ms | 1 |
+	writeTables(&out, Config{Idle: 5 * time.Minute, Pods: 100}, sampleResults())
+	want := `| exit to status | kubenext evented | upstream evented | kubenext generic | upstream generic |
+| --- | --- | --- | --- | --- |
+| 20 pods, p50 | 40 ms | 100 ms | 500 ms | 600 ms |
+| 20 pods, p90 | 60 ms | 300 ms | 500 ms | 600 ms |
+| 20 pods, p99 | 60 ms | 300 ms | 500 ms | 600 ms |
+| 20 pods, exits | 2 | 2 | 1 | 1 |
+| 100 pods, p50 | 90 ms | 200 ms | 700 ms | 800 ms |
+| 100 pods, p90 | 90 ms | 200 ms | 700 ms | 800 ms |
+| 100 pods, p99 | 90 ms | 200 ms | 700 ms | 800 ms |
+| 100 pods, exits | 1 | 1 | 1 | 1 |
 
-evented/generic: kubelet CPU 0.75, PLEG CPU 0.25, kubelet+containerd 0.67
+| 5m0s idle, 100 pods | kubenext evented | upstream evented | kubenext generic | upstream generic |
+| --- | --- | --- | --- | --- |
+| ListPodSandbox calls | 1 | 300 | 300 | 301 |
+| ListContainers calls | 1 | 300 | 300 | 301 |
+| PodSandboxStatus calls | 0 | 2 | 1 | 0 |
+| ContainerStatus calls | 0 | 2 | 1 | 0 |
+| PLEG CPU (pprof) | 0.01 s | 1.00 s | 0.90 s | 1.00 s |
+| kubelet CPU | 20.00 s | 30.00 s | 29.00 s | 31.00 s |
+| containerd CPU | 10.00 s | 15.00 s | 14.50 s | 15.50 s |
+
+- exit-to-status p99 at 20 pods: ours evented 60 ms, upstream evented 300 ms (ours/upstream 0.20; target at most 0.5 and under 200 ms)
+- runtime list calls over the idle period: ours evented 2, upstream generic 602 (301x fewer; target 100x), upstream evented 600 (300x fewer; target 50x)
 `
 	if out.String() != want {
-		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
+		t.Errorf("tables:\n%s\nwant:\n%s", out.String(), want)
 	}
-	// A generic profile with no PLEG samples has no PLEG ratio.
-	results := sampleResults()
-	results[1].profiled.Matched = 0
+	// Ours alone: no comparison with upstream.
+	r := sampleResults()
+	r.subjects = []subject{{"kubenext", true}, {"kubenext", false}}
+	delete(r.idle, subject{"upstream", true})
 	out.Reset()
-	writeTable(&out, Config{Idle: time.Minute, Pods: 1}, results)
-	if !strings.Contains(out.String(), "PLEG CPU n/a,") {
-		t.Errorf("table:\n%s", out.String())
+	writeTables(&out, Config{Idle: time.Minute, Pods: 100}, r)
+	if strings.Contains(out.String(), "upstream") {
+		t.Errorf("ours alone mentions upstream:\n%s", out.String())
 	}
-	// Without generic's CPU there is nothing to compare with.
-	out.Reset()
-	writeTable(&out, Config{Idle: time.Minute, Pods: 1}, results[:1])
-	if strings.Contains(out.String(), "evented/generic") {
-		t.Errorf("ratios with one mode:\n%s", out.String())
+	if got := timesFewer(600, 0); got != ">= 600x" {
+		t.Errorf("timesFewer(600, 0) = %q", got)
 	}
 }
 
-func TestWriteExitsCSV(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "pleg.csv")
-	if err := writeExitsCSV(path, sampleResults()); err != nil {
+func TestWriteCSVs(t *testing.T) {
+	dir := t.TempDir()
+	exits, idle := filepath.Join(dir, "pleg.csv"), filepath.Join(dir, "idle.csv")
+	if err := writeExitsCSV(exits, sampleResults()); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := os.ReadFile(path)
-	if want := "mode,pod,exit_to_status_ms\nevented,exit-000,120.2\nevented,exit-001,480.0\ngeneric,exit-000,700.0\n"; string(got) != want {
-		t.Errorf("CSV:\n%s\nwant:\n%s", got, want)
+	got, _ := os.ReadFile(exits)
+	if !strings.HasPrefix(string(got), "kubelet,mode,pods,container,exit_to_status_ms\nkubenext,evented,20,exit-000/c00,40.0\nkubenext,evented,20,exit-001/c00,60.0\nkubenext,evented,100,exit-000/c00,90.0\nupstream,evented,20,") ||
+		!strings.HasSuffix(string(got), "upstream,generic,100,exit-000/c00,800.0\n") {
+		t.Errorf("exits CSV:\n%s", got)
 	}
-	if err := writeExitsCSV("", sampleResults()); err != nil {
-		t.Error("no -csv must write nothing and succeed")
+	if err := writeIdleCSV(idle, sampleResults()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(idle)
+	if !strings.HasPrefix(string(got), "kubelet,mode,measure,value\nkubenext,evented,ListPodSandbox_calls,1\n") ||
+		!strings.Contains(string(got), "upstream,generic,pleg_cpu_s,1.000\n") {
+		t.Errorf("idle CSV:\n%s", got)
+	}
+	if writeExitsCSV("", sampleResults()) != nil || writeIdleCSV("", sampleResults()) != nil {
+		t.Error("no path must write nothing and succeed")
 	}
 }

@@ -11,8 +11,8 @@ import (
 )
 
 type exitSample struct {
-	pod     string
-	latency time.Duration
+	container string // pod/container
+	latency   time.Duration
 }
 
 // collector turns pod watch events into exit-to-status latencies.
@@ -24,7 +24,7 @@ type collector struct {
 	log    io.Writer
 }
 
-// collect reads the watch until n pods have shown a terminated container,
+// collect reads the watch until n containers have shown as terminated,
 // stamping each on arrival, before anything else is done with the event.
 func (p *collector) collect(ctx context.Context, n int, timeout time.Duration) ([]exitSample, error) {
 	seen := map[string]bool{}
@@ -47,7 +47,7 @@ func (p *collector) collect(ctx context.Context, n int, timeout time.Duration) (
 			// time. A few are reported, not fatal: the table's exit
 			// count shows them.
 			if (len(seen)-failedStarts)*100 >= n*95 {
-				fmt.Fprintf(p.log, "pleg: %d of %d pods never exited within %s (failed starts); measuring the rest\n", n-len(seen), n, timeout)
+				fmt.Fprintf(p.log, "pleg: %d of %d containers never exited within %s (failed starts); measuring the rest\n", n-len(seen), n, timeout)
 				return latencies, nil
 			}
 			return latencies, fmt.Errorf("after %s only %d of %d exits were seen (%d failed starts)", timeout, len(seen), n, failedStarts)
@@ -60,24 +60,27 @@ func (p *collector) collect(ctx context.Context, n int, timeout time.Duration) (
 				return latencies, err
 			}
 			pod, ok := ev.Object.(*v1.Pod)
-			if !ok || seen[pod.Name] || len(pod.Status.ContainerStatuses) == 0 {
+			if !ok {
 				continue
 			}
-			t := pod.Status.ContainerStatuses[0].State.Terminated
-			if t == nil {
-				continue
+			for _, cs := range pod.Status.ContainerStatuses {
+				t := cs.State.Terminated
+				key := pod.Name + "/" + cs.Name
+				if t == nil || seen[key] {
+					continue
+				}
+				seen[key] = true
+				exited, err := ParseUptime(t.Message)
+				if err != nil {
+					// A container that never started (runc "unable to
+					// freeze" on a cgroup v1 host) terminates with the
+					// runtime's error as its message: nothing to time.
+					fmt.Fprintf(p.log, "pleg: container %s did not run (%s: %.80s); not timed\n", key, t.Reason, t.Message)
+					failedStarts++
+					continue
+				}
+				latencies = append(latencies, exitSample{container: key, latency: received - exited})
 			}
-			seen[pod.Name] = true
-			exited, err := ParseUptime(t.Message)
-			if err != nil {
-				// A container that never started (runc "unable to
-				// freeze" on this host) terminates with the runtime's
-				// error as its message: nothing to time.
-				fmt.Fprintf(p.log, "pleg: pod %s did not run (%s: %.80s); not timed\n", pod.Name, t.Reason, t.Message)
-				failedStarts++
-				continue
-			}
-			latencies = append(latencies, exitSample{pod: pod.Name, latency: received - exited})
 		}
 	}
 	return latencies, nil

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -31,7 +30,6 @@ import (
 
 	"github.com/kubenext/kubenext/internal/benchkube"
 	"github.com/kubenext/kubenext/internal/benchstat"
-	"github.com/kubenext/kubenext/internal/cluster"
 	"github.com/kubenext/kubenext/internal/steps"
 )
 
@@ -84,14 +82,9 @@ func Run(ctx context.Context, c Config) error {
 	}
 	b := &bench{Config: c, client: client, steps: &steps.Steps{Out: c.Stderr}}
 	b.targets = []target{{"kubenext", c.Node}}
-	upstream := c.UpstreamNode
-	if upstream == "auto" {
-		if upstream, err = findUpstreamNode(ctx, client); err != nil {
-			return err
-		}
-		if upstream == "" {
-			b.steps.Note("no node is labelled %s=%s (make cluster UPSTREAM_WORKERS=1): timing our kubelet alone", cluster.KubeletLabel, cluster.KubeletLabelUpstream)
-		}
+	upstream, err := benchkube.ResolveUpstreamNode(ctx, client, c.UpstreamNode, c.Stderr)
+	if err != nil {
+		return err
 	}
 	if upstream != "" {
 		b.targets = append(b.targets, target{"upstream", upstream})
@@ -123,24 +116,6 @@ func Run(ctx context.Context, c Config) error {
 	}
 	writeTable(c.Stdout, kubelets, results)
 	return nil
-}
-
-// findUpstreamNode is the first node by name labelled as upstream's
-// kubelet, "" when there is none.
-func findUpstreamNode(ctx context.Context, client kubernetes.Interface) (string, error) {
-	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: cluster.KubeletLabel + "=" + cluster.KubeletLabelUpstream})
-	if err != nil {
-		return "", err
-	}
-	var names []string
-	for _, n := range nodes.Items {
-		names = append(names, n.Name)
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return "", nil
-	}
-	return names[0], nil
 }
 
 func (b *bench) kubelets() []string {

@@ -19,7 +19,6 @@ import (
 // Cluster is one kubenext kind cluster and the tools that drive it.
 type Cluster struct {
 	Spec
-	Image      string       // node image, e.g. kubenext/node:v1.37.2_kubenext.<commit>
 	Network    string       // docker network the nodes join
 	Subnet     netip.Prefix // its subnet, guarded before any node starts
 	Kind       string       // kind binary
@@ -87,7 +86,8 @@ func (c *Cluster) Create(ctx context.Context) error {
 			return os.WriteFile(configPath, config, 0o644)
 		}},
 		{fmt.Sprintf("Creating cluster %s (1 control-plane, %d workers, %d gate-off workers, %d upstream workers) with kind", c.Name, c.Workers, c.GateOffWorkers, c.UpstreamWorkers), func(ctx context.Context) error {
-			return c.kind(ctx, "create", "cluster", "--name", c.Name, "--image", c.Image,
+			// Each node's image is in the config (see Spec.NodeImage).
+			return c.kind(ctx, "create", "cluster", "--name", c.Name,
 				"--config", configPath, "--kubeconfig", c.Kubeconfig, "--wait", "0s")
 		}},
 		{"Checking blackhole routes on every node", c.checkBlackholes},

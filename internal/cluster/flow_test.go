@@ -31,8 +31,8 @@ const guarded = "-N DOCKER-USER\n-A DOCKER-USER -s 172.30.0.0/24 -m comment --co
 
 func testCluster(t *testing.T, host *exectest.Cmder, out *bytes.Buffer) *Cluster {
 	return &Cluster{
-		Spec:  Spec{Name: "kn", Workers: 1, Gates: DefaultGates(), PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet},
-		Image: "kubenext/node:x", Network: "kn", Subnet: netip.MustParsePrefix("172.30.0.0/24"),
+		Spec:    Spec{Name: "kn", Workers: 1, Gates: DefaultGates(), PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet, NodeImage: "kubenext/node:x"},
+		Network: "kn", Subnet: netip.MustParsePrefix("172.30.0.0/24"),
 		Kind: "/kind", Kubectl: "/k", Kubeconfig: "/s/kubeconfig", StateDir: t.TempDir(),
 		Cmd: host, Steps: &steps.Steps{Out: out},
 		LookPath: func(file string) (string, error) {

@@ -18,6 +18,10 @@ type Spec struct {
 	// e2e suite can show that a pod with a keystone (either API) gets
 	// upstream's behaviour from such a kubelet.
 	GateOffWorkers int
+	// NodeImage is every node's image but the upstream workers'. It goes
+	// in the config rather than kind's --image, which would override the
+	// upstream workers' image too.
+	NodeImage string
 	// UpstreamWorkers come last and run UpstreamImage: our node image
 	// with upstream's kubelet (see upstream.go), labelled
 	// KubeletLabel=KubeletLabelUpstream.
@@ -81,7 +85,7 @@ func KindConfig(spec Spec) ([]byte, error) {
 		Kind:         "Cluster",
 		APIVersion:   "kind.x-k8s.io/v1alpha4",
 		Name:         spec.Name,
-		Nodes:        []kindNode{{Role: "control-plane"}},
+		Nodes:        []kindNode{{Role: "control-plane", Image: spec.NodeImage}},
 		FeatureGates: spec.Gates,
 		Networking: kindNetworking{
 			IPFamily:      "ipv4",
@@ -91,13 +95,14 @@ func KindConfig(spec Spec) ([]byte, error) {
 		KubeadmConfigPatches: []string{kubeletPatch(spec.Host), etcdOnTmpfsPatch},
 	}
 	for range spec.Workers {
-		c.Nodes = append(c.Nodes, kindNode{Role: "worker"})
+		c.Nodes = append(c.Nodes, kindNode{Role: "worker", Image: spec.NodeImage})
 	}
 	// Last, so that <cluster>-worker, which make bench-pleg uses, stays a
 	// worker with every gate of the cluster whenever WORKERS > 0.
 	for range spec.GateOffWorkers {
 		c.Nodes = append(c.Nodes, kindNode{
 			Role:                 "worker",
+			Image:                spec.NodeImage,
 			Labels:               map[string]string{GateOffLabel: GateOffLabelValue},
 			KubeadmConfigPatches: []string{keystoneOffJoinPatch},
 		})

@@ -129,10 +129,10 @@ func (o Options) Cluster(facts HostFacts) (*Cluster, error) {
 	return &Cluster{
 		Spec: Spec{
 			Name: o.Name, Workers: o.Workers, GateOffWorkers: o.GateOffWorkers, Gates: gates,
-			UpstreamWorkers: o.UpstreamWorkers, UpstreamImage: o.UpstreamImage,
+			NodeImage: o.Image, UpstreamWorkers: o.UpstreamWorkers, UpstreamImage: o.UpstreamImage,
 			PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet, Host: facts,
 		},
-		Image: o.Image, Network: o.Network, Subnet: subnet,
+		Network: o.Network, Subnet: subnet,
 		Kind: abs(o.Kind), Kubectl: abs(o.Kubectl), Kubeconfig: abs(kubeconfig), StateDir: abs(stateDir),
 	}, nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestKindConfigUpstreamWorkersComeLast(t *testing.T) {
-	spec := Spec{Name: "kubenext", Workers: 1, GateOffWorkers: 1, UpstreamWorkers: 1, UpstreamImage: "kubenext/node-upstream-kubelet:t",
+	spec := Spec{Name: "kubenext", Workers: 1, GateOffWorkers: 1, NodeImage: "kubenext/node:t", UpstreamWorkers: 1, UpstreamImage: "kubenext/node-upstream-kubelet:t",
 		Gates: map[string]bool{"KeystoneContainers": true}, PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet}
 	rendered, err := KindConfig(spec)
 	if err != nil {
@@ -23,9 +23,11 @@ func TestKindConfigUpstreamWorkersComeLast(t *testing.T) {
 	if len(c.Nodes) != 4 {
 		t.Fatalf("want control-plane, worker, gate-off worker, upstream worker:\n%s", rendered)
 	}
+	// kind's --image would override every node's, the upstream worker's
+	// too: each node names its own.
 	for _, n := range c.Nodes[:3] {
-		if n.Image != "" {
-			t.Errorf("only the upstream worker may name an image:\n%s", rendered)
+		if n.Image != spec.NodeImage {
+			t.Errorf("every other node must run our node image %s:\n%s", spec.NodeImage, rendered)
 		}
 	}
 	up := c.Nodes[3]

@@ -101,9 +101,22 @@ var runtimeOps = []struct{ metric, call string }{
 	{"container_status", "ContainerStatus"},
 }
 
+// relistMetrics count the PLEG's relists in both kubelets: full relists
+// (GenericPLEG.Relist, one ListPodSandbox and one ListContainers each) and
+// the per-pod relists an event or a status request asks for.
+var relistMetrics = struct{ full, pod string }{
+	full: "kubelet_pleg_relist_duration_seconds_count",
+	pod:  "kubelet_pleg_pod_relist_duration_seconds_count",
+}
+
 // idleResult is one subject's idle measures.
 type idleResult struct {
-	calls      map[string]float64 // by CRI call, over the idle period
+	// calls are the kubelet's, by CRI call, over the idle period: the
+	// PLEG's and those of the kubelet's other loops (pod housekeeping
+	// lists the runtime every 2 s through its runtime cache).
+	calls map[string]float64
+	// relists and podRelists are the PLEG's over the idle period.
+	relists, podRelists float64
 	cpu        float64            // kubelet CPU seconds over the idle period
 	runtimeCPU float64            // containerd's, over the same period
 	// profiled is the kubelet's profiled CPU; Matched is the PLEG's.
@@ -270,10 +283,13 @@ func (b *bench) measureIdle(ctx context.Context, k kubelet) (idleResult, error) 
 	for _, op := range runtimeOps {
 		r.calls[op.call] = callsAfter[op.call] - callsBefore[op.call]
 	}
+	r.relists = callsAfter[relistMetrics.full] - callsBefore[relistMetrics.full]
+	r.podRelists = callsAfter[relistMetrics.pod] - callsBefore[relistMetrics.pod]
 	return r, nil
 }
 
-// runtimeCalls reads the kubelet's count of each relist CRI call.
+// runtimeCalls reads the kubelet's count of each relist CRI call, by
+// call name, and of its PLEG's relists, by metric name.
 func (b *bench) runtimeCalls(ctx context.Context, k kubelet) (map[string]float64, error) {
 	raw, err := b.client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", k.node, "proxy/metrics").DoRaw(ctx)
 	if err != nil {
@@ -290,6 +306,17 @@ func (b *bench) runtimeCalls(ctx context.Context, k kubelet) (map[string]float64
 			return nil, fmt.Errorf("kubelet_runtime_operations_total{operation_type=%q} = %q: %w", op.metric, v, err)
 		}
 		calls[op.call] = n
+	}
+	for _, name := range []string{relistMetrics.full, relistMetrics.pod} {
+		v, ok := metricValue(string(raw), name)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s = %q: %w", name, v, err)
+		}
+		calls[name] = n
 	}
 	return calls, nil
 }

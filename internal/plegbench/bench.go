@@ -117,8 +117,8 @@ type idleResult struct {
 	calls map[string]float64
 	// relists and podRelists are the PLEG's over the idle period.
 	relists, podRelists float64
-	cpu        float64            // kubelet CPU seconds over the idle period
-	runtimeCPU float64            // containerd's, over the same period
+	cpu                 float64 // kubelet CPU seconds over the idle period
+	runtimeCPU          float64 // containerd's, over the same period
 	// profiled is the kubelet's profiled CPU; Matched is the PLEG's.
 	profiled benchstat.Share
 }

@@ -12,14 +12,7 @@ func TestKindConfigGateOffWorkers(t *testing.T) {
 	spec := Spec{Name: "kubenext", Workers: 2, GateOffWorkers: 1,
 		Gates:     map[string]bool{"KeystoneContainers": true, "EventedPLEG": true},
 		PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet}
-	rendered, err := KindConfig(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c kindCluster
-	if err := yaml.UnmarshalStrict(rendered, &c); err != nil {
-		t.Fatalf("%v:\n%s", err, rendered)
-	}
+	c, rendered := renderKindConfig(t, spec)
 	if len(c.Nodes) != 4 {
 		t.Fatalf("want 1 control-plane + 2 workers + 1 gate-off worker:\n%s", rendered)
 	}
@@ -76,28 +69,14 @@ func TestKindConfigWithoutGateOffWorkers(t *testing.T) {
 
 func TestKindConfigGateOffWorkersOnly(t *testing.T) {
 	// WORKERS=0 GATE_OFF_WORKERS=1: the only worker has the gate off.
-	rendered, err := KindConfig(Spec{Name: "kubenext", GateOffWorkers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c kindCluster
-	if err := yaml.UnmarshalStrict(rendered, &c); err != nil {
-		t.Fatal(err)
-	}
+	c, rendered := renderKindConfig(t, Spec{Name: "kubenext", GateOffWorkers: 1})
 	if len(c.Nodes) != 2 || c.Nodes[0].Role != "control-plane" || c.Nodes[1].Labels[GateOffLabel] != GateOffLabelValue {
 		t.Errorf("want a control-plane and one gate-off worker:\n%s", rendered)
 	}
 }
 
 func TestKindConfigPutsEtcdOnTmpfs(t *testing.T) {
-	rendered, err := KindConfig(Spec{Name: "kubenext", Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c kindCluster
-	if err := yaml.UnmarshalStrict(rendered, &c); err != nil {
-		t.Fatalf("%v:\n%s", err, rendered)
-	}
+	c, rendered := renderKindConfig(t, Spec{Name: "kubenext", Workers: 1})
 	for _, p := range c.KubeadmConfigPatches {
 		var patch struct {
 			Kind string `json:"kind"`
@@ -119,4 +98,19 @@ func TestKindConfigPutsEtcdOnTmpfs(t *testing.T) {
 		}
 	}
 	t.Errorf("no ClusterConfiguration patch moves etcd's data:\n%s", rendered)
+}
+
+// renderKindConfig renders spec and reads it back strictly, so that a field
+// kind would not know fails the test.
+func renderKindConfig(t *testing.T, spec Spec) (kindCluster, []byte) {
+	t.Helper()
+	rendered, err := KindConfig(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c kindCluster
+	if err := yaml.UnmarshalStrict(rendered, &c); err != nil {
+		t.Fatalf("%v:\n%s", err, rendered)
+	}
+	return c, rendered
 }

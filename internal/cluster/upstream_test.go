@@ -12,14 +12,7 @@ import (
 func TestKindConfigUpstreamWorkersComeLast(t *testing.T) {
 	spec := Spec{Name: "kubenext", Workers: 1, GateOffWorkers: 1, NodeImage: "kubenext/node:t", UpstreamWorkers: 1, UpstreamImage: "kubenext/node-upstream-kubelet:t",
 		Gates: map[string]bool{"KeystoneContainers": true}, PodSubnet: PodSubnet, ServiceSubnet: ServiceSubnet}
-	rendered, err := KindConfig(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c kindCluster
-	if err := yaml.UnmarshalStrict(rendered, &c); err != nil {
-		t.Fatalf("%v:\n%s", err, rendered)
-	}
+	c, rendered := renderKindConfig(t, spec)
 	if len(c.Nodes) != 4 {
 		t.Fatalf("want control-plane, worker, gate-off worker, upstream worker:\n%s", rendered)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/kubenext/kubenext/internal/benchkube"
 	"github.com/kubenext/kubenext/internal/resizebench"
 )
 
@@ -18,7 +19,7 @@ func main() {
 	flag.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the kind cluster")
 	flag.StringVar(&c.Node, "node", "", "node the pods run on")
 	flag.StringVar(&c.Image, "image", "", "locally built test image (never pulled)")
-	flag.StringVar(&c.UpstreamNode, "upstream-node", "auto", "node running upstream's kubelet, timed in the same run; auto: the first labelled kubenext.io/kubelet=upstream, if any; empty: ours alone")
+	flag.StringVar(&c.UpstreamNode, "upstream-node", benchkube.Auto, "node running upstream's kubelet, timed in the same run; auto: the first labelled kubenext.io/kubelet=upstream, if any; empty: ours alone")
 	flag.StringVar(&c.Namespace, "namespace", "resizebench", "namespace created and deleted by the run")
 	flag.StringVar(&c.CSV, "csv", "", "write every sample (method, round, ms) to this CSV file")
 	flag.IntVar(&c.N, "n", 50, "resizes, and recreations, to time")
